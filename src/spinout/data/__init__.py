@@ -1,0 +1,1 @@
+"""Data stage: per-service databases, migrations, a verified resumable copy, and the core's strip."""

@@ -1,0 +1,1 @@
+"""Config stage: lossless INI split into per-service files."""

@@ -1,0 +1,360 @@
+"""Frozen pydantic models of a spinout plan, with the checks that need nothing but the plan itself.
+
+docs/plan.md documents every field; keep the two in step. Checks that need the source repository live in
+`spinout.plan.validate`. Every model forbids unknown keys so that a typo is an error, not a silent default.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import keyword
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+_DIST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def is_dotted_identifier(name: str) -> bool:
+    """True for `a`, `a.b_c`: every dotted part a Python identifier and not a keyword."""
+    parts = name.split(".")
+    return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts) and bool(name)
+
+
+def check_repo_path(value: str, what: str) -> str:
+    """A path inside a repository: relative, forward slashes, no `.`/`..` components."""
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    if "\\" in value:
+        raise ValueError(f"{what} {value!r} uses backslashes; write repository paths with '/'")
+    if value.startswith("/"):
+        raise ValueError(f"{what} {value!r} is absolute; write it relative to the repository root")
+    parts = value.rstrip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"{what} {value!r} has an empty, '.' or '..' component")
+    return value
+
+
+def check_glob(value: str, what: str) -> str:
+    """A shell-style pattern (fnmatch): reject unbalanced brackets, which fnmatch would take literally."""
+    depth = 0
+    for ch in value:
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+    if depth:
+        raise ValueError(f"{what} {value!r} has an unclosed '['")
+    fnmatch.translate(value)
+    return value
+
+
+def _full_ref(ref: str) -> str:
+    if not ref.startswith("refs/"):
+        raise ValueError(f"ref {ref!r} must be a full name such as 'refs/heads/{ref}'")
+    return check_glob(ref, "ref pattern")
+
+
+def _table(name: str) -> str:
+    if not _TABLE_NAME.match(name):
+        raise ValueError(f"{name!r} is not a valid table name")
+    return name
+
+
+def _allow_entry(entry: str) -> str:
+    parts = [p.strip() for p in entry.split("->")]
+    if len(parts) != 2 or not all(is_dotted_identifier(p) for p in parts):
+        raise ValueError(f"allow entry {entry!r} must read 'importer.module -> imported.module'")
+    return entry
+
+
+RepoPath = Annotated[str, AfterValidator(lambda v: check_repo_path(v, "path"))]
+RefName = Annotated[str, AfterValidator(_full_ref)]
+TableName = Annotated[str, AfterValidator(_table)]
+AllowEntry = Annotated[str, AfterValidator(_allow_entry)]
+
+
+class Source(_Model):
+    """The monorepo to split. Never written to."""
+
+    repo: str = Field(description="path of the source repository, relative to the plan file")
+    refs: list[RefName] = Field(default_factory=lambda: ["refs/heads/main"], min_length=1)
+    main: str | None = Field(default=None, description="branch the targets build on; default: first of refs")
+
+    @field_validator("main")
+    @classmethod
+    def _main_is_branch(cls, main: str | None) -> str | None:
+        if main is not None and not main.startswith("refs/heads/"):
+            raise ValueError(f"main {main!r} must be a branch such as 'refs/heads/main'")
+        return main
+
+    @property
+    def main_ref(self) -> str:
+        if self.main is not None:
+            return self.main
+        for ref in self.refs:
+            if ref.startswith("refs/heads/") and "*" not in ref:
+                return ref
+        return "refs/heads/main"
+
+
+class Output(_Model):
+    """Where the target repositories go: `<dir>/<service name>` and `<dir>/<core name>`."""
+
+    dir: str = "spinout-out"
+    bare: bool = False
+
+
+class Compat(_Model):
+    """What the core's removal commit leaves behind for old import paths."""
+
+    shims: bool = True
+    entry_point_aliases: bool = True
+
+
+class CoreSetting(_Model):
+    """A setting the config stage sets or extends in the core's own config file."""
+
+    file: str
+    section: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    value: str
+    action: Literal["set", "append"] = "set"
+
+    @field_validator("file")
+    @classmethod
+    def _file(cls, v: str) -> str:
+        return check_repo_path(v, "file")
+
+
+class Core(_Model):
+    """The monorepo's remaining part."""
+
+    name: str
+    package: str
+    history: Literal["remove", "rewrite"] = "remove"
+    dependency: Literal["services-require-core", "core-requires-services"] = "services-require-core"
+    compat: Compat = Field(default_factory=Compat)
+    settings: list[CoreSetting] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _DIST_NAME.match(v):
+            raise ValueError(f"{v!r} is not a valid distribution name (letters, digits, '.', '_', '-')")
+        return v
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, v: str) -> str:
+        if not is_dotted_identifier(v):
+            raise ValueError(f"{v!r} is not a valid Python package name")
+        return v
+
+
+class ConfigRule(_Model):
+    """Move configuration from a core INI file into a service's file.
+
+    Exactly one kind: the whole `section`; the named `options` of it; or the values of the repeated `key` that
+    match the glob `match`.
+    """
+
+    from_: str = Field(alias="from")
+    to: str
+    section: str = Field(min_length=1)
+    options: list[str] | None = None
+    key: str | None = None
+    match: str | None = None
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _paths(cls, v: str) -> str:
+        return check_repo_path(v, "file")
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, v: str | None) -> str | None:
+        return None if v is None else check_glob(v, "match")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ConfigRule:
+        if self.options is not None and (self.key is not None or self.match is not None):
+            raise ValueError("give either 'options' or 'key' with 'match', not both")
+        if self.match is not None and self.key is None:
+            raise ValueError("'match' needs 'key': the repeated option whose values it selects")
+        if self.key is not None and self.match is None:
+            raise ValueError("'key' needs 'match': a pattern such as 'LOADBALANCER:*'")
+        if self.options is not None and not self.options:
+            raise ValueError("'options' is empty; leave it out to move the whole section")
+        if self.from_ == self.to:
+            raise ValueError(f"'from' and 'to' are the same file {self.to!r}")
+        return self
+
+    @property
+    def kind(self) -> Literal["section", "options", "values"]:
+        if self.key is not None:
+            return "values"
+        if self.options is not None:
+            return "options"
+        return "section"
+
+
+class Service(_Model):
+    """One service leaving the monorepo."""
+
+    name: str
+    package: str
+    paths: list[RepoPath] = Field(min_length=1)
+    shared: list[RepoPath] = Field(default_factory=list)
+    rename: dict[str, str] = Field(default_factory=dict)
+    follow_renames: bool = False
+    merge: list[RefName] = Field(default_factory=list)
+    tables: list[TableName] = Field(default_factory=list)
+    config: list[ConfigRule] = Field(default_factory=list)
+    modules: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _DIST_NAME.match(v):
+            raise ValueError(f"{v!r} is not a valid distribution name (letters, digits, '.', '_', '-')")
+        return v
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, v: str) -> str:
+        if not is_dotted_identifier(v):
+            raise ValueError(f"{v!r} is not a valid Python package name")
+        return v
+
+    @field_validator("modules")
+    @classmethod
+    def _modules(cls, v: dict[str, str]) -> dict[str, str]:
+        for old, new in v.items():
+            for name in (old, new):
+                if not is_dotted_identifier(name):
+                    raise ValueError(f"{name!r} is not a dotted module name")
+        return v
+
+    @field_validator("rename")
+    @classmethod
+    def _rename(cls, v: dict[str, str]) -> dict[str, str]:
+        for old, new in v.items():
+            check_repo_path(old, "rename source")
+            if new != "":
+                check_repo_path(new, "rename target")
+            if old.endswith("/") != (new.endswith("/") or new == ""):
+                raise ValueError(f"rename {old!r} -> {new!r}: a directory must be renamed to a directory")
+        return v
+
+    def renamed(self, path: str) -> str:
+        """Where `path` lands in the target: the longest matching rename prefix wins."""
+        best = ""
+        for old in self.rename:
+            if path.startswith(old) and len(old) > len(best):
+                best = old
+        return self.rename[best] + path[len(best) :] if best else path
+
+
+class Boundary(_Model):
+    """The import rule that keeps the core from importing the services."""
+
+    allow: list[AllowEntry] = Field(default_factory=list)
+    contract: Literal["protected", "forbidden"] = "protected"
+
+    def allowed_pairs(self) -> list[tuple[str, str]]:
+        out = []
+        for entry in self.allow:
+            importer, imported = (p.strip() for p in entry.split("->"))
+            out.append((importer, imported))
+        return out
+
+
+class Database(_Model):
+    """How service tables leave the core's database."""
+
+    mode: Literal["separate", "shared"] = "separate"
+    metadata: str | None = Field(default=None, description="'module:attr' of the models' MetaData")
+    batch_size: Annotated[int, Field(gt=0)] = 5000
+    no_pk_row_limit: Annotated[int, Field(gt=0)] = 1_000_000
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        module, _, attr = v.partition(":")
+        if not is_dotted_identifier(module) or not is_dotted_identifier(attr):
+            raise ValueError(f"metadata {v!r} must read 'package.module:attribute'")
+        return v
+
+
+class Plan(_Model):
+    """A whole spin-off plan."""
+
+    source: Source
+    core: Core
+    service: list[Service] = Field(min_length=1)
+    output: Output = Field(default_factory=Output)
+    boundary: Boundary = Field(default_factory=Boundary)
+    database: Database = Field(default_factory=Database)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory the plan's relative paths are relative to (the plan file's directory)."""
+        return self._base_dir
+
+    def with_base_dir(self, base: Path) -> Plan:
+        self._base_dir = base
+        return self
+
+    @property
+    def source_repo(self) -> Path:
+        return (self._base_dir / self.source.repo).resolve()
+
+    @property
+    def output_dir(self) -> Path:
+        return (self._base_dir / self.output.dir).resolve()
+
+    def target_dir(self, name: str) -> Path:
+        return self.output_dir / name
+
+    def service_named(self, name: str) -> Service:
+        for s in self.service:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def fingerprint(self) -> str:
+        """A stable digest of the plan's content, used to invalidate incremental state."""
+        blob = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def path_covers(prefix: str, path: str) -> bool:
+    """True if plan path `prefix` (a directory when it ends in '/', else an exact file) covers `path`."""
+    if prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix
+
+
+def paths_overlap(a: str, b: str) -> bool:
+    """True if two plan paths can select a common file."""
+    if a.endswith("/") and b.endswith("/"):
+        return a.startswith(b) or b.startswith(a)
+    if a.endswith("/"):
+        return b.startswith(a)
+    if b.endswith("/"):
+        return a.startswith(b)
+    return a == b

@@ -1,0 +1,166 @@
+"""Plan checks beyond field types: across services (static) and against the source repository.
+
+Pure functions returning located `Problem`s; nothing here raises for a plan defect, so that a user sees every
+problem in one run. The repository is reached through the small `RepoView` protocol (see `spinout.repo`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Literal, Protocol
+
+from spinout.errors import Problem
+from spinout.plan.model import Plan, paths_overlap
+
+
+class RepoView(Protocol):
+    """What plan validation needs to know about the source repository."""
+
+    def ref_names(self) -> list[str]: ...
+
+    def resolve(self, ref: str) -> str | None: ...
+
+    def kind_at(self, ref: str, path: str) -> Literal["tree", "blob"] | None: ...
+
+
+def static_problems(plan: Plan) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+
+    names: dict[str, str] = {plan.core.name: "core.name"}
+    packages: dict[str, str] = {plan.core.package: "core.package"}
+    for i, svc in enumerate(plan.service):
+        loc = f"service[{i}]"
+        if svc.name in names:
+            add(Problem(f"{loc}.name", f"name {svc.name!r} is already used by {names[svc.name]}"))
+        names.setdefault(svc.name, f"{loc}.name")
+        if svc.package in packages:
+            add(Problem(f"{loc}.package", f"package {svc.package!r} is already used by {packages[svc.package]}"))
+        packages.setdefault(svc.package, f"{loc}.package")
+
+        seen: dict[str, int] = {}
+        for j, path in enumerate(svc.paths):
+            if path in seen:
+                add(Problem(f"{loc}.paths[{j}]", f"{path!r} is listed twice (also paths[{seen[path]}])"))
+            seen.setdefault(path, j)
+        for j, path in enumerate(svc.shared):
+            if path not in svc.paths:
+                add(Problem(f"{loc}.shared[{j}]", f"{path!r} is not one of this service's paths"))
+
+        for old in svc.rename:
+            if not any(p.startswith(old) or (old.endswith("/") is False and p == old) for p in svc.paths):
+                add(Problem(f"{loc}.rename", f"rename source {old!r} covers none of this service's paths"))
+
+        # Two kept paths must not land in one place.
+        landed: dict[str, int] = {}
+        for j, path in enumerate(svc.paths):
+            dest = svc.renamed(path)
+            if dest in landed and svc.paths[landed[dest]] != path:
+                other = svc.paths[landed[dest]]
+                add(Problem(f"{loc}.rename", f"{other!r} and {path!r} are both renamed to {dest!r}"))
+            landed.setdefault(dest, j)
+        for j, path in enumerate(svc.paths):
+            dest = svc.renamed(path)
+            for k, other in enumerate(svc.paths):
+                odest = svc.renamed(other)
+                if k == j or dest == odest or paths_overlap(path, other):
+                    continue
+                if paths_overlap(dest, odest):
+                    add(
+                        Problem(
+                            f"{loc}.rename",
+                            f"{path!r} and {other!r} would overlap after renaming ({dest!r}, {odest!r})",
+                        )
+                    )
+                    break
+
+        for j, rule in enumerate(svc.config):
+            for k in range(j):
+                if svc.config[k] == rule:
+                    add(Problem(f"{loc}.config[{j}]", f"the same rule as config[{k}]"))
+
+        table_seen: dict[str, int] = {}
+        for j, table in enumerate(svc.tables):
+            if table in table_seen:
+                add(Problem(f"{loc}.tables[{j}]", f"table {table!r} is listed twice"))
+            table_seen.setdefault(table, j)
+
+        for j, ref in enumerate(svc.merge):
+            if "*" in ref or "?" in ref:
+                add(Problem(f"{loc}.merge[{j}]", f"{ref!r}: merge takes exact refs, not patterns"))
+
+    # Services may claim the same path only where both declare it shared.
+    for i, a in enumerate(plan.service):
+        for j in range(i + 1, len(plan.service)):
+            b = plan.service[j]
+            for pa in a.paths:
+                for pj, pb in enumerate(b.paths):
+                    if not paths_overlap(pa, pb):
+                        continue
+                    if pa in a.shared and pb in b.shared:
+                        continue
+                    add(
+                        Problem(
+                            f"service[{j}].paths[{pj}]",
+                            f"{pb!r} overlaps {pa!r} of service[{i}] ({a.name}); list it in 'shared' of both "
+                            "services if both should get it",
+                        )
+                    )
+
+    owners: dict[str, str] = {}
+    for i, svc in enumerate(plan.service):
+        for j, table in enumerate(svc.tables):
+            if table in owners and owners[table] != f"service[{i}]":
+                add(Problem(f"service[{i}].tables[{j}]", f"table {table!r} is also claimed by {owners[table]}"))
+            owners.setdefault(table, f"service[{i}]")
+
+    for i, (importer, imported) in enumerate(plan.boundary.allowed_pairs()):
+        if importer == imported:
+            add(Problem(f"boundary.allow[{i}]", f"{importer!r} allowed to import itself"))
+
+    if plan.source.main is not None and not any(fnmatch.fnmatchcase(plan.source.main, pat) for pat in plan.source.refs):
+        add(Problem("source.main", f"{plan.source.main!r} is not among source.refs"))
+    return problems
+
+
+def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
+    """Problems of the plan against the source repository."""
+    problems: list[Problem] = []
+    add = problems.append
+    all_refs = repo.ref_names()
+
+    for i, pattern in enumerate(plan.source.refs):
+        if any(ch in pattern for ch in "*?["):
+            if not any(fnmatch.fnmatchcase(r, pattern) for r in all_refs):
+                add(Problem(f"source.refs[{i}]", f"pattern {pattern!r} matches no ref in the source repository"))
+        elif repo.resolve(pattern) is None:
+            add(Problem(f"source.refs[{i}]", f"ref {pattern!r} does not exist in the source repository"))
+
+    main = plan.source.main_ref
+    main_ok = repo.resolve(main) is not None
+    if not main_ok and plan.source.main is not None:
+        add(Problem("source.main", f"branch {main!r} does not exist in the source repository"))
+    elif not main_ok and main not in plan.source.refs:
+        add(
+            Problem(
+                "source",
+                f"no branch to build the targets on: {main!r} does not exist; set source.main to a branch",
+            )
+        )
+
+    for i, svc in enumerate(plan.service):
+        loc = f"service[{i}]"
+        for j, ref in enumerate(svc.merge):
+            if repo.resolve(ref) is None:
+                add(Problem(f"{loc}.merge[{j}]", f"ref {ref!r} does not exist in the source repository"))
+        if not main_ok:
+            continue
+        for j, path in enumerate(svc.paths):
+            kind = repo.kind_at(main, path.rstrip("/"))
+            if kind is None:
+                add(Problem(f"{loc}.paths[{j}]", f"{path!r} matches nothing at {main}"))
+            elif path.endswith("/") and kind != "tree":
+                add(Problem(f"{loc}.paths[{j}]", f"{path!r} is a file at {main}; drop the trailing '/'"))
+            elif not path.endswith("/") and kind == "tree":
+                add(Problem(f"{loc}.paths[{j}]", f"{path!r} is a directory at {main}; write it as {path + '/'!r}"))
+    return problems

@@ -1,0 +1,61 @@
+"""Read-only pygit2 views of a repository, shared by the stages that need to look at the source.
+
+Nothing here writes: the source repository is never modified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pygit2
+
+from spinout.errors import UnsafeSourceError
+
+
+def open_repository(path: Path, *, what: str = "source repository") -> pygit2.Repository:
+    """Open a repository, or raise a located error saying what to do."""
+    if not path.exists():
+        raise UnsafeSourceError(f"{what} {str(path)!r} does not exist", hint="check source.repo in the plan")
+    try:
+        found = pygit2.discover_repository(str(path))
+    except pygit2.GitError:
+        found = None
+    if found is None:
+        raise UnsafeSourceError(f"{what} {str(path)!r} is not a git repository", hint="check source.repo in the plan")
+    repo = pygit2.Repository(found)
+    return repo
+
+
+class GitRepoView:
+    """`spinout.plan.validate.RepoView` over pygit2."""
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self._repo = repo
+
+    def ref_names(self) -> list[str]:
+        return sorted(r for r in self._repo.references if r.startswith("refs/"))
+
+    def resolve(self, ref: str) -> str | None:
+        try:
+            reference = self._repo.references.get(ref)
+            if reference is None:
+                return None
+            commit = reference.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+        return str(commit.id)
+
+    def kind_at(self, ref: str, path: str) -> Literal["tree", "blob"] | None:
+        commit_id = self.resolve(ref)
+        if commit_id is None:
+            return None
+        tree = self._repo[commit_id].peel(pygit2.Tree)
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        return "tree" if entry.type_str == "tree" else "blob"
+
+    def is_shallow(self) -> bool:
+        return bool(self._repo.is_shallow)
