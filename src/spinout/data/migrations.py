@@ -69,6 +69,8 @@ def portable(metadata: sa.MetaData) -> sa.MetaData:
 def _portable_type(t: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
     if isinstance(t, sa.Enum):
         return sa.Enum(*t.enums, name=t.name or None)
+    if t.__class__.__name__ == "TINYINT" and getattr(t, "display_width", None) == 1:
+        return sa.Boolean()  # MySQL spells BOOLEAN as TINYINT(1); reflection cannot tell them apart
     try:
         generic = t.as_generic()
     except NotImplementedError:
@@ -86,7 +88,21 @@ def _ops(metadata: sa.MetaData) -> tuple[ops.UpgradeOps, ops.DowngradeOps]:
         script = produce_migrations(context, metadata)
     engine.dispose()
     assert script.upgrade_ops is not None and script.downgrade_ops is not None
-    return script.upgrade_ops, script.downgrade_ops
+    return script.upgrade_ops, _without_index_drops(script.downgrade_ops)
+
+
+def _without_index_drops(down: ops.DowngradeOps) -> ops.DowngradeOps:
+    """Drop tables without dropping their indexes first: DROP TABLE takes them along, and MySQL refuses to drop an
+    index that backs a foreign key."""
+    dropped = {op.table_name for op in down.ops if isinstance(op, ops.DropTableOp)}
+    kept: list[ops.MigrateOperation] = []
+    for op in down.ops:
+        if isinstance(op, ops.ModifyTableOps) and op.table_name in dropped:
+            op.ops = [o for o in op.ops if not isinstance(o, ops.DropIndexOp)]
+            if not op.ops:
+                continue
+        kept.append(op)
+    return ops.DowngradeOps(ops=kept)
 
 
 def _enum_names(metadata: sa.MetaData) -> list[str]:
@@ -320,7 +336,7 @@ def core_head(core_alembic: Path) -> tuple[str, list[Path]]:
             f"the core's alembic chain in {core_alembic} has {len(heads)} heads ({', '.join(heads) or 'none'})",
             hint="merge the heads (`alembic merge heads`) so that the strip revision has one parent",
         )
-    return heads[0], [Path(p) for p in script.version_locations]
+    return heads[0], [Path(p) for p in (script.version_locations or [script.versions])]
 
 
 def core_environment(
