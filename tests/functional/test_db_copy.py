@@ -22,6 +22,17 @@ LB, FW = neutron_db.SERVICES["lbaas"], neutron_db.SERVICES["fwaas"]
 def test_copy_then_verify_equals_source_rows(db_url: str, tmp_path: Path) -> None:
     neutron_db.create(db_url, 25)
     plan = write_plan(tmp_path)
+    _copy_then_verify(db_url, tmp_path, plan)
+
+
+def test_copy_through_python_between_mariadb_databases(mariadb_url: str, tmp_path: Path) -> None:
+    """Same server, but without the INSERT ... SELECT pass-through: the path rows take between two servers."""
+    neutron_db.create(mariadb_url, 25)
+    plan = write_plan(tmp_path, pass_through=False)
+    _copy_then_verify(mariadb_url, tmp_path, plan)
+
+
+def _copy_then_verify(db_url: str, tmp_path: Path, plan: Path) -> None:
     before = snapshot(db_url)
     with sibling_database(db_url, tmp_path, "lb") as lb, sibling_database(db_url, tmp_path, "fw") as fw:
         urls = {"neutron-lbaas": lb, "neutron-fwaas": fw}

@@ -251,7 +251,8 @@ def db_copy(
 ) -> CopyResult:
     if plan.database.mode == "shared":
         return CopyResult("shared")
-    options = transfer.CopyOptions(batch_size or plan.database.batch_size, plan.database.no_pk_row_limit)
+    db = plan.database
+    options = transfer.CopyOptions(batch_size or db.batch_size, db.no_pk_row_limit, db.pass_through)
     results: list[transfer.TableCopy] = []
     with engine(core_url) as core:
         md, dp = _analyse(plan, core)

@@ -45,6 +45,7 @@ copy_state = sa.Table(
 class CopyOptions:
     batch_size: int = 5000
     no_pk_row_limit: int = 1_000_000
+    pass_through: bool = True  # let the servers move the rows when both ends allow it (see pass_through_route)
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,16 @@ def decode_key(text: str) -> list[Any]:
 
 
 def after_key(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """`(c1, c2, ...) > (v1, v2, ...)` spelled as OR of ANDs: portable to every backend and index-friendly."""
+    """`(c1, c2, ...) > (v1, v2, ...)` spelled as OR of ANDs, which every backend understands. The redundant
+    leading `c1 >= v1` gives the planner an index range to start from; without it PostgreSQL scans the key index
+    from its beginning on every batch (quadratic in the table size)."""
     terms = []
     for k in range(len(columns)):
         eqs = [columns[i] == values[i] for i in range(k)]
         terms.append(sa.and_(*eqs, columns[k] > values[k]))
-    return sa.or_(*terms)
+    if len(columns) == 1:
+        return terms[0]
+    return sa.and_(columns[0] >= values[0], sa.or_(*terms))
 
 
 # -- the copy ------------------------------------------------------------------------------------------------------
@@ -215,28 +220,53 @@ def _copy_table(
         status = "resumed" if state is not None else "copied"
         existed = state is not None
         copied = 0
-        select = sa.select(*(src.c[c] for c in columns)).order_by(*(src.c[c] for c in pk)).limit(options.batch_size)
+        keys = [src.c[c] for c in pk]
+        select = sa.select(*(src.c[c] for c in columns)).order_by(*keys).limit(options.batch_size)
         key_index = [columns.index(c) for c in pk]
+        route = pass_through_route(source, target) if options.pass_through else None
         with source.connect() as sconn:
             while True:
-                query = select if last is None else select.where(after_key([src.c[c] for c in pk], last))
-                batch = [tuple(r) for r in sconn.execute(query)]
-                sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
-                if not batch:
-                    break
-                last = [batch[-1][i] for i in key_index]
-                rows += len(batch)
-                with target.begin() as tconn:
-                    _write_batch(tconn, target, dst, columns, pk, batch)
-                    _save_state(tconn, service, src.name, encode_key(last), rows, False, existed)
+                if route is None:
+                    query = select if last is None else select.where(after_key(keys, last))
+                    batch = _fetch(sconn, query)
+                    sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
+                    if not batch:
+                        break
+                    last = [batch[-1][i] for i in key_index]
+                    with target.begin() as tconn:
+                        _write_batch(tconn, target, dst, columns, pk, batch)
+                        _save_state(tconn, service, src.name, encode_key(last), rows + len(batch), False, existed)
+                    count = len(batch)
+                else:
+                    high = _upper_bound(sconn, keys, last, options.batch_size)
+                    if high is None:
+                        sconn.rollback()
+                        break
+                    with target.begin() as tconn:
+                        count = _pass_batch(route, sconn, tconn, source, target, src, dst, columns, pk, last, high)
+                        _save_state(tconn, service, src.name, encode_key(high), rows + count, False, existed)
+                    sconn.rollback()
+                    last = high
+                rows += count
                 existed = True
-                copied += len(batch)
+                copied += count
                 progress.advance(task, rows, total, counters={"rows/s": _rate(copied, started)})
         with target.begin() as tconn:
             _save_state(tconn, service, src.name, encode_key(last) if last else None, rows, True, existed)
     seconds = time.monotonic() - started
     progress.finish(task, f"{service}: {src.name}: {rows} rows ({copied} copied, {_rate(copied, started)} rows/s)")
     return TableCopy(service, src.name, rows, copied, seconds, status)
+
+
+def _fetch(sconn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """One batch of rows. On PostgreSQL through psycopg's own cursor: its C row loaders are several times faster
+    than SQLAlchemy's result rows, and the values are the same Python objects (COPY writes them back)."""
+    if sconn.dialect.name == "postgresql" and sconn.dialect.driver == "psycopg":
+        compiled = query.compile(dialect=sconn.dialect)
+        with sconn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(str(compiled), compiled.params)
+            return list(cursor.fetchall())
+    return [tuple(r) for r in sconn.execute(query).all()]
 
 
 def _rate(rows: int, started: float) -> int:
@@ -288,6 +318,11 @@ def _write_batch(
     back, so nothing of the batch is committed."""
     try:
         if target.dialect.name == "postgresql":
+            # A batch and its checkpoint commit atomically either way; what an asynchronous commit risks on a
+            # server crash is losing the last few batches *with* their checkpoints, which the copy then redoes.
+            # The final "done" mark commits synchronously, and WAL is flushed in order, so it makes all earlier
+            # batches durable before the table counts as copied.
+            tconn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
             _copy_rows(tconn, dst, columns, batch)
         else:
             tconn.execute(dst.insert(), [dict(zip(columns, row, strict=True)) for row in batch])
@@ -349,3 +384,83 @@ def _rejected(
         "nothing of this batch was committed",
         hint="fix the row in the source or the target's schema, then rerun `spinout db copy` (it resumes)",
     )
+
+
+# -- pass-through: the servers move the rows, spinout only bounds the batches -------------------------------------
+
+
+def pass_through_route(source: sa.Engine, target: sa.Engine) -> str | None:
+    """How rows can go without passing through Python: MariaDB/MySQL → the same server (another schema) as one
+    INSERT ... SELECT per batch. None otherwise."""
+    s, t = source.dialect.name, target.dialect.name
+    if s == t == "mysql":
+        a, b = source.url, target.url
+        if (a.host, a.port, a.username) == (b.host, b.port, b.username) and a.database and b.database:
+            return "mysql-same-server"
+    return None
+
+
+def _upper_bound(
+    sconn: sa.Connection, keys: list[sa.Column[Any]], last: list[Any] | None, batch_size: int
+) -> list[Any] | None:
+    """The key of the batch's last row: the `batch_size`-th key after `last`, or the greatest one if fewer are left."""
+    query = sa.select(*keys).order_by(*keys)
+    if last is not None:
+        query = query.where(after_key(keys, last))
+    row = sconn.execute(query.offset(batch_size - 1).limit(1)).first()
+    if row is None:
+        row = sconn.execute(query.order_by(None).order_by(*(k.desc() for k in keys)).limit(1)).first()
+    return None if row is None else list(row)
+
+
+def _bounded(src: sa.Table, pk: list[str], last: list[Any] | None, high: list[Any]) -> sa.ColumnElement[bool]:
+    keys = [src.c[c] for c in pk]
+    upto = sa.not_(after_key(keys, high))
+    return upto if last is None else sa.and_(after_key(keys, last), upto)
+
+
+def _pass_batch(
+    route: str,
+    sconn: sa.Connection,
+    tconn: sa.Connection,
+    source: sa.Engine,
+    target: sa.Engine,
+    src: sa.Table,
+    dst: sa.Table,
+    columns: list[str],
+    pk: list[str],
+    last: list[Any] | None,
+    high: list[Any],
+) -> int:
+    """Move the rows with last < key <= high inside the target's open transaction; return how many."""
+    try:
+        return _mysql_insert_select(tconn, source, target, src, dst, columns, pk, last, high)
+    except Exception as exc:
+        if not _is_db_error(exc):
+            raise
+        tconn.rollback()
+        sconn.rollback()
+        query = sa.select(*(src.c[c] for c in columns)).where(_bounded(src, pk, last, high))
+        batch = [tuple(r) for r in sconn.execute(query.order_by(*(src.c[c] for c in pk))).all()]
+        raise _rejected(target, dst, columns, pk, batch, exc) from None
+
+
+def _mysql_insert_select(
+    tconn: sa.Connection,
+    source: sa.Engine,
+    target: sa.Engine,
+    src: sa.Table,
+    dst: sa.Table,
+    columns: list[str],
+    pk: list[str],
+    last: list[Any] | None,
+    high: list[Any],
+) -> int:
+    # the same columns, qualified by each database's name, for one server-side statement
+    s_cols = [sa.Column(c.name, c.type) for c in src.columns]
+    s_table = sa.Table(src.name, sa.MetaData(), *s_cols, schema=source.url.database)
+    t_cols = [sa.Column(c, sa.Integer) for c in columns]  # types unused: the statement binds only key values
+    t_table = sa.Table(dst.name, sa.MetaData(), *t_cols, schema=target.url.database)
+    query = sa.select(*(s_table.c[c] for c in columns)).where(_bounded(s_table, pk, last, high))
+    result = tconn.execute(sa.insert(t_table).from_select(columns, query.order_by(*(s_table.c[c] for c in pk))))
+    return int(result.rowcount)
