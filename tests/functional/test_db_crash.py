@@ -30,34 +30,34 @@ LB = neutron_db.SERVICES["lbaas"]
 
 class _Sleepy:
     """A progress sink that pauses a little after each batch, so that a copy takes long enough to be killed, and
-    tells the parent when rows start to flow (CLOCK_MONOTONIC is shared by all processes)."""
+    counts the batches in shared memory so that the parent can pick the batch to kill in."""
 
-    def __init__(self, first: Any) -> None:
-        self.first = first
+    def __init__(self, batches: Any) -> None:
+        self.batches = batches
 
     def emit(self, event: Event) -> None:
-        if isinstance(event, Advanced) and not self.first.value:
-            self.first.value = time.monotonic()
+        if isinstance(event, Advanced):
+            self.batches.value += 1
         time.sleep(0.002)
 
 
-def _child(plan: Path, core: str, target: str, first: Any) -> None:
-    api.db_copy(plan, core, {"neutron-lbaas": target}, progress=Progress(_Sleepy(first)))
+def _child(plan: Path, core: str, target: str, batches: Any) -> None:
+    api.db_copy(plan, core, {"neutron-lbaas": target}, progress=Progress(_Sleepy(batches)))
     os._exit(0)
 
 
-def _wait_first(first: Any, proc: Any) -> float:
-    deadline = time.monotonic() + 30
-    while not first.value and proc.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.001)
-    return float(first.value)
+def _wait_batches(batches: Any, proc: Any, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while batches.value < count and proc.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.0005)
 
 
 def _reset(target: str) -> None:
     engine = sa.create_engine(target)
-    md = sa.MetaData()
-    md.reflect(engine)
-    md.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS spinout_copy_state"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS spinout_verify"))
+    neutron_db.METADATA.drop_all(engine, tables=[neutron_db.METADATA.tables[t] for t in LB])
     engine.dispose()
 
 
@@ -75,27 +75,32 @@ def _state(target: str) -> list[tuple[str, int, bool]]:
 
 @pytest.mark.slow
 def test_copy_killed_at_random_points_resumes_whole(db_url: str, tmp_path: Path) -> None:
-    neutron_db.create(db_url, 40)
-    plan = write_plan(tmp_path, services=("lbaas",), batch_size=5)
+    neutron_db.create(db_url, 16)
+    # the models' MetaData spares each trial a reflection of the source
+    plan = write_plan(tmp_path, services=("lbaas",), batch_size=4, metadata="tests.fixtures.neutron_db:METADATA")
     source_rows = {t: rows for t, rows in snapshot(db_url).items() if t in LB}
     rng = random.Random(f"crash-{db_url.split(':')[0]}")
     ctx = multiprocessing.get_context("fork")
     mid_table = 0
     with sibling_database(db_url, tmp_path, "lb") as target:
-        # calibrate: how long the rows of an uninterrupted copy take to flow here, forked the same way
-        first = ctx.Value("d", 0.0)
-        proc = ctx.Process(target=_child, args=(plan, db_url, target, first))
+        # calibrate: how many batches an uninterrupted copy has, and how long one takes here
+        batches = ctx.Value("i", 0)
+        proc = ctx.Process(target=_child, args=(plan, db_url, target, batches))
         proc.start()
+        _wait_batches(batches, proc, 1)
+        first = time.monotonic()
         proc.join(60)
-        full = time.monotonic() - first.value
         assert proc.exitcode == 0
+        total = batches.value
+        per_batch = (time.monotonic() - first) / total
         for trial in range(TRIALS):
             _reset(target)
-            first = ctx.Value("d", 0.0)
-            proc = ctx.Process(target=_child, args=(plan, db_url, target, first))
+            batches = ctx.Value("i", 0)
+            proc = ctx.Process(target=_child, args=(plan, db_url, target, batches))
             proc.start()
-            _wait_first(first, proc)
-            time.sleep(rng.uniform(0.0, 0.9) * full)
+            # a random batch, then a random instant within it (reading, writing, committing or checkpointing)
+            _wait_batches(batches, proc, rng.randint(1, total - 1))
+            time.sleep(rng.uniform(0.0, per_batch))
             assert proc.pid is not None
             os.kill(proc.pid, signal.SIGKILL)
             proc.join(10)
