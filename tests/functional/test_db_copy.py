@@ -34,6 +34,8 @@ def test_copy_through_python_between_mariadb_databases(mariadb_url: str, tmp_pat
 
 def _copy_then_verify(db_url: str, tmp_path: Path, plan: Path) -> None:
     before = snapshot(db_url)
+    planned = api.db_plan(plan, db_url)
+    assert planned.exit_code == 0 and set(planned.data_plan.services["neutron-lbaas"]) == set(LB)
     with sibling_database(db_url, tmp_path, "lb") as lb, sibling_database(db_url, tmp_path, "fw") as fw:
         urls = {"neutron-lbaas": lb, "neutron-fwaas": fw}
         progress = RecordingProgress()
@@ -57,7 +59,7 @@ def _copy_then_verify(db_url: str, tmp_path: Path, plan: Path) -> None:
             recorded = dict(conn.execute(sa.text("SELECT table_name, ok FROM spinout_verify")).all())
         engine.dispose()
         assert set(recorded) == set(LB) and all(recorded.values())
-    # no command but strip changes the source
+    # no command but strip changes the source (plan, copy, verify, a second copy)
     assert snapshot(db_url) == before
 
 
@@ -180,3 +182,30 @@ def test_shared_mode_copies_nothing(sqlite_url: str, tmp_path: Path) -> None:
     plan = write_plan(tmp_path, mode="shared")
     result = api.db_copy(plan, sqlite_url, {})
     assert result.tables == [] and "nothing to copy" in result.lines()[0]
+
+
+def test_cli_runs_the_whole_data_stage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    core = f"sqlite:///{tmp_path / 'core.db'}"
+    fw = f"sqlite:///{tmp_path / 'fw.db'}"
+    neutron_db.create(core, 6)
+    plan = str(write_plan(tmp_path, services=("fwaas",)))
+    svc = ["--service-db-url", f"neutron-fwaas={fw}"]
+    out = str(tmp_path / "migrations")
+
+    def cli(*args: str) -> tuple[int, dict[str, object]]:
+        code = main([*args, "--json", "--quiet"])
+        return code, json.loads(capsys.readouterr().out)
+
+    code, planned = cli("db", "plan", plan, "--db-url", core)
+    assert code == 0 and planned["services"] == {"neutron-fwaas": FW}
+    assert cli("db", "migrations", plan, "--db-url", core, "--out", out)[0] == 0
+    code, refused = cli("db", "strip", plan, "--db-url", core, *svc, "--migrations", out)
+    assert code == 3 and refused["error"] == "UnsafeSourceError"
+    code, copied = cli("db", "copy", plan, "--db-url", core, *svc)
+    assert code == 0 and [t["rows"] for t in copied["tables"]] == [6, 12, 6]  # type: ignore[index]
+    code, verified = cli("db", "verify", plan, "--db-url", core, *svc)
+    assert code == 0 and verified["ok"] is True
+    code, stripped = cli("db", "strip", plan, "--db-url", core, *svc, "--migrations", out)
+    assert code == 0 and sorted(stripped["dropped"]) == sorted(FW)  # type: ignore[arg-type]
+    code, bad = cli("db", "copy", plan, "--db-url", core, "--service-db-url", "nonsense")
+    assert code == 2 and "NAME=URL" in json.dumps(bad)
