@@ -49,6 +49,7 @@ paths = ["svc/"]
 tables = ["bench_pools", "bench_members", "bench_stats"]
 [database]
 batch_size = {batch}
+pass_through = {pass_through}
 """
 
 
@@ -221,11 +222,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--naive-rows", type=int, default=20_000)
     parser.add_argument("--only", choices=["pg", "maria"], default=None)
+    parser.add_argument(
+        "--no-pass-through",
+        action="store_true",
+        help="MariaDB: rows through Python (as between two servers) instead of INSERT ... SELECT on the server",
+    )
     args = parser.parse_args()
     small = args.small or max(args.rows // 5, 1)
     with tempfile.TemporaryDirectory() as tmp:
         plan = Path(tmp) / "plan.toml"
-        plan.write_text(PLAN.format(batch=args.batch))
+        plan.write_text(PLAN.format(batch=args.batch, pass_through=str(not args.no_pass_through).lower()))
         for kind in ("pg", "maria"):
             if args.only and kind != args.only:
                 continue
