@@ -275,13 +275,15 @@ class Agent(model_base.BASEV2, model_base.HasId):
 ''',
     "acme/db/head.py": '''"""Every model, imported so that `metadata` describes the whole schema (core and services)."""
 
-from $pkg.db import agents_db  # noqa: F401
-from $pkg.db import l3_db  # noqa: F401
+from $pkg.db import agents_db
+from $pkg.db import l3_db
 from $pkg.db import model_base
-from $pkg.db import models_v2  # noqa: F401
-from $pkg.db.fw import firewall_db  # noqa: F401
-from $pkg.db.lb import loadbalancer_db  # noqa: F401
-from $pkg.db.vpn import vpn_db  # noqa: F401
+from $pkg.db import models_v2
+from $pkg.db.fw import firewall_db
+from $pkg.db.lb import loadbalancer_db
+from $pkg.db.vpn import vpn_db
+
+MODEL_MODULES = (agents_db, l3_db, models_v2, firewall_db, loadbalancer_db, vpn_db)
 
 metadata = model_base.BASEV2.metadata
 ''',
