@@ -103,7 +103,7 @@ class Source(_Model):
         if self.main is not None:
             return self.main
         for ref in self.refs:
-            if ref.startswith("refs/heads/") and "*" not in ref:
+            if ref.startswith("refs/heads/") and not any(ch in ref for ch in "*?["):
                 return ref
         return "refs/heads/main"
 
