@@ -372,9 +372,13 @@ class HistoryBuilder:
             self._apply(ops)
             self.changes.append(Change(change, subject, [(lg, before[lg], rev) for lg, rev in ops], self.era))
 
-    def random_change(self) -> tuple[str, str, list[Op]]:
+    def random_change(self, taken: set[str]) -> tuple[str, str, list[Op]]:
+        """An edit of 1-3 files; none in `taken`, so that changes merged in one batch never edit the same file
+        (their merges then need no conflict resolution: each merge's tree is its first parent's plus the change)."""
         k = 1 + (self.rng.random() < 0.35) + (self.rng.random() < 0.15)
-        picked = sorted(set(self.rng.sample(self.main_paths, k)))
+        free = [p for p in self.main_paths if p not in taken] if taken else self.main_paths
+        picked = sorted(set(self.rng.sample(free, k)))
+        taken.update(picked)
         ops: list[Op] = [(lg, self._bump(lg)) for lg in picked]
         subject = f"{self.rng.choice(_VERBS)} {self.rng.choice(_WHAT)}"
         body = "Touches " + ", ".join(self.era.path(lg) for lg in picked) + "."
@@ -504,7 +508,8 @@ class HistoryBuilder:
                 self._event(pending.pop(0)[1])
                 continue
             size = self.rng.choice([1, 1, 1, 2, 2, 3])
-            self.gerrit_batch([self.random_change() for _ in range(size)])
+            taken: set[str] = set()
+            self.gerrit_batch([self.random_change(taken) for _ in range(size)])
             since_revert += size * 2
             since_empty += size * 2
             since_feature += size * 2

@@ -308,3 +308,18 @@ def test_large_sample_is_fast(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     assert commits <= len(git(info.repo, "rev-list", "--all").split()) <= commits * 1.02 + 20
     assert elapsed < 60 * commits / 50_000 + 5, elapsed
+
+
+def test_every_merge_is_what_git_merge_makes(sample: SampleInfo) -> None:
+    """Each merge commit's tree is the clean three-way merge of its parents, as `git merge-tree` computes it."""
+    merges = git(sample.repo, "log", "--all", "--merges", "--format=%H %T %P").splitlines()
+    assert len(merges) > 50
+    for line in merges:
+        commit, tree, first, second = line.split()
+        proc = subprocess.run(
+            ["git", "-C", str(sample.repo), "merge-tree", "--write-tree", first, second],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, (commit, proc.stdout)  # 1 would mean a conflict
+        assert proc.stdout.split()[0] == tree, commit
