@@ -210,7 +210,12 @@ class ConfigRule(_Model):
 
 
 class Service(_Model):
-    """One service leaving the monorepo."""
+    """One service leaving the monorepo.
+
+    `paths` are what the service takes; those also listed in `shared` are copies (package `__init__.py` files,
+    top-level files such as tox.ini): they stay in the core, and other services may claim them too. Everything else
+    in `paths` moves: the core's removal commit deletes it and its modules get new names.
+    """
 
     name: str
     package: str
