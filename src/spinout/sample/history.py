@@ -346,7 +346,7 @@ class HistoryBuilder:
         return self.change_serial
 
     def _change_id(self) -> str:
-        return "I" + "".join(self.rng.choice("0123456789abcdef") for _ in range(40))
+        return f"I{self.rng.getrandbits(160):040x}"
 
     # ---- story pieces ---------------------------------------------------------------------------------------
     def direct(self, message: str, ops: list[Op]) -> int:
@@ -399,7 +399,7 @@ class HistoryBuilder:
                 ops: list[Op] = [(lg, old) for lg, old, _ in change.files]
                 subject = f'Revert "{change.subject}"'
                 self.gerrit_batch([(subject, f"This reverts commit {reverted}.", ops)])
-                self.summary.reverts.append((self.s.commit_id(self.changes[-1].mark), reverted))
+                self.summary.reverts.append((f":{self.changes[-1].mark}", reverted))
                 return True
         return False
 
@@ -477,7 +477,7 @@ class HistoryBuilder:
             message = f"{change.subject}\n\nBackport of a fix from main.\n\n(cherry picked from commit {picked})\n"
             self.stable_tip = self._commit(STABLE, message, parents=[self.stable_tip], ops=ops)
             self.stable.update(picks)
-            self.summary.cherry_picks.append((self.s.commit_id(self.stable_tip), picked))
+            self.summary.cherry_picks.append((f":{self.stable_tip}", picked))
             return
 
     # ---- the story ------------------------------------------------------------------------------------------
@@ -502,6 +502,11 @@ class HistoryBuilder:
             (0.90, "tag4"),
         ]
         pending = list(events)
+        # Quoting a commit id stalls the stream (see _resolve_marks): fewer reverts and backports per commit in
+        # large histories, still several in the smallest.
+        revert_every = max(20, min(60, n // 5))
+        backport_every = max(10, min(90, n // 10))
+        empty_every = max(20, min(75, n // 4))
         since_revert = since_empty = since_feature = since_sync = since_backport = 0
         while self.count < n or pending:
             if pending and self.count >= pending[0][0] * n:
@@ -515,9 +520,9 @@ class HistoryBuilder:
             since_feature += size * 2
             since_sync += size * 2
             since_backport += size * 2
-            if since_revert >= 40 and self.revert_last():
+            if since_revert >= revert_every and self.revert_last():
                 since_revert = 0
-            if since_empty >= 75:
+            if since_empty >= empty_every:
                 self.direct("Empty commit to retrigger the release pipeline\n", [])
                 since_empty = 0
             if self.feature is not None and since_feature >= 12:
@@ -526,7 +531,7 @@ class HistoryBuilder:
             if self.feature is not None and since_sync >= 60:
                 self.feature_sync()
                 since_sync = 0
-            if self.stable is not None and since_backport >= 30:
+            if self.stable is not None and since_backport >= backport_every:
                 self.backport()
                 since_backport = 0
         self.progress.advance("sample", self.count, self.target)
@@ -548,10 +553,10 @@ class HistoryBuilder:
             self.gerrit_batch([("Add design notes", "A file name with a space in it.", [(DOC_FILE, 0)])])
         elif name == "move":
             mark = self.switch_era(ERA_QUANTUM, "Move LBaaS plugin to quantum/services/lb\n\nServices live together.\n")
-            self.summary.move_commit = self.s.commit_id(mark)
+            self.summary.move_commit = f":{mark}"
         elif name == "rename":
             mark = self.switch_era(ERA_ACME, "Rename quantum to acme\n\nThe project is renamed; so is its package.\n")
-            self.summary.rename_commit = self.s.commit_id(mark)
+            self.summary.rename_commit = f":{mark}"
         elif name == "vpn":
             ops = [(lg, 0) for lg in VPN_FILES]
             self.gerrit_batch([("Add VPNaaS plugin, agent and Cisco CSR driver", "VPN as a service.", ops)])
@@ -561,6 +566,7 @@ class HistoryBuilder:
             self.tag("2013.2", self.main_tip, "Acme 2013.2 release\n")
             self.stable = dict(self.main)
             self.stable_tip = self.main_tip
+            self.s.raw(b"reset %s\nfrom :%d\n\n" % (STABLE.encode(), self.main_tip))
         elif name == "feature":
             self.feature = {lg: 0 for lg in FEATURE_FILES}
             self.feature_tip = self.main_tip
@@ -580,6 +586,23 @@ class HistoryBuilder:
             self.tag("2014.1", self.main_tip, "Acme 2014.1 release\n")
         elif name == "tag4":
             self.tag("2014.2.b1", self.main_tip, None)
+
+
+def _resolve_marks(summary: Summary, marks_file: Path) -> None:
+    """Replace the `:mark` placeholders the builder left in `summary` by commit ids.
+
+    Asking fast-import for an id mid-stream (`get-mark`) stalls the stream until git catches up, so only ids that
+    go into a commit message are asked for; the rest are read from the marks file at the end.
+    """
+    marks = dict(line.split() for line in marks_file.read_text().splitlines())
+
+    def real(value: str) -> str:
+        return marks[value] if value.startswith(":") else value
+
+    summary.reverts = [(real(a), real(b)) for a, b in summary.reverts]
+    summary.cherry_picks = [(real(a), real(b)) for a, b in summary.cherry_picks]
+    summary.move_commit = real(summary.move_commit)
+    summary.rename_commit = real(summary.rename_commit)
 
 
 def _git_env() -> dict[str, str]:
@@ -613,10 +636,11 @@ def build_history(repo: Path, commits: int, progress: Progress | None = None) ->
     repo.mkdir(parents=True, exist_ok=True)
     git(repo, "init", "-q", "--initial-branch=main")
     progress.start("sample", f"writing {commits} commits with git fast-import", total=commits)
-    with tempfile.TemporaryFile() as errors:
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryDirectory() as scratch:
+        marks = Path(scratch) / "marks"
         try:
             proc = subprocess.Popen(
-                ["git", "-C", str(repo), "fast-import", "--quiet", "--force", "--done"],
+                ["git", "-C", str(repo), "fast-import", "--quiet", "--force", "--done", f"--export-marks={marks}"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=errors,
@@ -625,21 +649,25 @@ def build_history(repo: Path, commits: int, progress: Progress | None = None) ->
         except FileNotFoundError:
             raise ToolError("git is not installed", hint="install git 2.28 or later") from None
         stream = _Stream(proc)
+        assert proc.stdin is not None and proc.stdout is not None
+        failed = True
         try:
             summary = HistoryBuilder(stream, commits, progress).run()
             stream.raw(b"done\n")
             stream.flush()
-            assert proc.stdin is not None
             proc.stdin.close()
-        except (BrokenPipeError, ToolError):
-            proc.kill()
-            proc.wait()
-            errors.seek(0)
-            raise ToolError(f"git fast-import failed: {errors.read().decode(errors='replace').strip()}") from None
-        code = proc.wait()
-        if code != 0:
+            failed = proc.wait() != 0
+        except BrokenPipeError:
+            pass  # fast-import stopped reading: its stderr says why
+        finally:
+            if failed:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if failed:
             errors.seek(0)
             raise ToolError(f"git fast-import failed: {errors.read().decode(errors='replace').strip()}")
+        _resolve_marks(summary, marks)
     git(repo, "reset", "-q", "--hard", "main")
     progress.finish("sample", f"{summary.commits} commits ({summary.merges} merges) in {repo}")
     return summary

@@ -50,6 +50,14 @@ def test_size_follows_the_parameter(sample: SampleInfo, tmp_path: Path) -> None:
     small = build_sample(tmp_path / "small", commits=MIN_COMMITS, rows=1)
     assert MIN_COMMITS <= len(git(small.repo, "rev-list", "--all").split()) < 120
     assert _refs(small.repo) != _refs(sample.repo)
+    # The smallest sample still tells the whole story.
+    refs = git(small.repo, "for-each-ref", "--format=%(refname)").split()
+    assert {"refs/heads/main", "refs/heads/feature/lb-v2", "refs/heads/stable/2013.2", "refs/tags/2014.2.b1"} <= set(
+        refs
+    )
+    assert small.history.reverts and small.history.cherry_picks and small.history.empty
+    assert git(small.repo, "rev-list", "main..feature/lb-v2").split()
+    assert api.check_plan(small.plan).exit_code == 0
 
 
 def test_git_accepts_the_repository(sample: SampleInfo) -> None:
