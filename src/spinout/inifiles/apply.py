@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from spinout.errors import SpinoutError, UnsafeSourceError
+from spinout.inifiles.document import IniSyntaxError
 from spinout.inifiles.files import atomic_write, make_backup, read_files, resolve_layout, restore
 from spinout.inifiles.split import Moved, Rename, ServiceRule, SplitOutcome, ValueChange, named_files, split_config
 from spinout.inifiles.verify import check_equivalence
@@ -146,7 +147,10 @@ def conf_split(
     paths = resolve_layout(config_dir, names, must)
     progress.start("config", f"reading {len(paths)} config file(s) in {config_dir}", total=len(paths))
     texts = read_files(paths)
-    outcome = split_config(texts, rules, settings, rename)
+    try:
+        outcome = split_config(texts, rules, settings, rename)
+    except IniSyntaxError as exc:  # name the file by its path on disk, not by the plan's name for it
+        raise IniSyntaxError(str(paths.get(exc.file, exc.file)), exc.line, exc.reason, hint=exc.hint) from None
     diffs = {name: _diff(name, outcome.originals[name], text) for name, text in outcome.texts.items()}
     base = ConfSplitResult(
         str(config_dir),

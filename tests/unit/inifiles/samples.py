@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from spinout.inifiles.split import ServiceRule
 from spinout.plan.model import ConfigRule, CoreSetting
 
@@ -57,7 +59,7 @@ def no_rename(dotted: str) -> str | None:
     return None
 
 
-def rule(service: str = "lb", **fields: object) -> ServiceRule:
+def rule(service: str = "lb", /, **fields: Any) -> ServiceRule:
     return ServiceRule(service, f"service[0].config[{fields.pop('n', 0)}]", ConfigRule.model_validate(fields))
 
 
@@ -69,5 +71,5 @@ def lb_values(to: str = "neutron_lbaas.conf") -> ServiceRule:
     )
 
 
-def setting(**fields: object) -> tuple[str, CoreSetting]:
+def setting(**fields: Any) -> tuple[str, CoreSetting]:
     return ("core.settings[0]", CoreSetting.model_validate(fields))

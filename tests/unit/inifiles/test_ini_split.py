@@ -6,10 +6,16 @@ import pytest
 from tests.unit.inifiles.samples import NEUTRON_CONF, lb_values, no_rename, rename, rule, setting
 
 from spinout.errors import UnsafeSourceError
-from spinout.inifiles.split import SplitOutcome, ValueChange, rewrite_dotted, split_config
+from spinout.inifiles.split import Rename, ServiceRule, SplitOutcome, ValueChange, rewrite_dotted, split_config
+from spinout.plan.model import CoreSetting
 
 
-def _run(files: dict[str, str | None], rules: list, settings: list | None = None, ren=no_rename) -> SplitOutcome:  # type: ignore[type-arg,no-untyped-def]
+def _run(
+    files: dict[str, str | None],
+    rules: list[ServiceRule],
+    settings: list[tuple[str, CoreSetting]] | None = None,
+    ren: Rename = no_rename,
+) -> SplitOutcome:
     return split_config(files, rules, settings or [], ren)
 
 
