@@ -97,7 +97,7 @@ def run(call: Callable[[Progress], Result]) -> None:
         result = call(progress)
     finally:
         sink.close()
-    print_result(result, as_json=_settings().json, console=Console())
+    print_result(result, as_json=_settings().json, console=Console(soft_wrap=True))  # no wrapping: diffs
     if result.exit_code:
         raise SystemExit(result.exit_code)
 
