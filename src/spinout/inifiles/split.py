@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from spinout.errors import UnsafeSourceError
-from spinout.inifiles.document import Block, IniDocument, Section, parse, split_value_line
+from spinout.errors import PlanError, Problem, UnsafeSourceError
+from spinout.inifiles.document import Block, IniDocument, Section, oslo_entries, parse, split_value_line
 from spinout.plan.model import ConfigRule, CoreSetting
 
 Rename = Callable[[str], "str | None"]
@@ -117,6 +117,11 @@ def _matches(value: str, pattern: str | None) -> bool:
     return pattern is not None and fnmatch.fnmatchcase(value, pattern)
 
 
+def _reading(raw: str) -> str:
+    """A single-line value as oslo.config reads it: stripped, and one pair of matching quotes removed."""
+    return oslo_entries(f"[x]\nk = {raw}\n", "<plan>")[0].value
+
+
 def rewrite_dotted(text: str, rename: Rename) -> str:
     """`text` with every dotted name that `rename` maps replaced by its new name."""
 
@@ -141,6 +146,16 @@ def _newline_of(lines: Sequence[str]) -> str:
         if line.endswith("\n"):
             return "\n"
     return "\n"
+
+
+def _repeated(section: Section) -> set[str]:
+    seen: set[str] = set()
+    out: set[str] = set()
+    for b in section.options():
+        if b.key in seen:
+            out.add(b.key or "")
+        seen.add(b.key or "")
+    return out
 
 
 def _copy(block: Block) -> Block:
@@ -187,6 +202,7 @@ class _Engine:
             missing = [o for o in rule.options or [] if not any(section.blocks[i].key == o for i in picks)]
             for o in missing:
                 self.outcome.notes.append(f"{sr.location}: option {o!r} is not in [{rule.section}] of {rule.from_}")
+        repeated = _repeated(section)  # before anything leaves it
         units = self._units(section, picks)
         moved: list[Block] = []
         for k, (start, end) in enumerate(units):
@@ -201,7 +217,7 @@ class _Engine:
         if not any(b.kind != "space" for b in section.blocks):
             # Nothing but blank lines left: drop the header too, and keep the file's spacing.
             self._remove_section(src, section)
-        self._insert(sr, section.name, section.header, moved)
+        self._insert(sr, section.name, section.header, moved, repeated)
         keys = sorted({b.key for b in moved if b.key})
         self.outcome.moved.append(
             Moved(
@@ -265,7 +281,7 @@ class _Engine:
 
     def _move_section(self, sr: ServiceRule, src: IniDocument, section: Section) -> None:
         self._remove_section(src, section)
-        self._insert(sr, section.name, section.header, section.blocks)
+        self._insert(sr, section.name, section.header, section.blocks, _repeated(section))
         self.outcome.moved.append(
             Moved(
                 sr.location,
@@ -278,7 +294,29 @@ class _Engine:
             )
         )
 
-    def _insert(self, sr: ServiceRule, name: str, header: list[str], blocks: list[Block]) -> None:
+    @staticmethod
+    def _check_clash(sr: ServiceRule, name: str, existing: Section, blocks: list[Block], repeated: set[str]) -> None:
+        """Refuse to give the target a value twice, or a second value of an option that is not a repeated one.
+
+        oslo.config's schema is not at hand, so a key counts as repeated (a MultiStrOpt such as service_provider)
+        when a `values` rule selects it, or it already appears more than once in the source or target section.
+        """
+        for b in blocks:
+            if b.kind != "option":
+                continue
+            same = [old for old in existing.options() if old.key == b.key]
+            dup = next((old for old in same if old.value == b.value), None)
+            multi = sr.rule.kind == "values" or b.key in repeated or len(same) > 1
+            old = dup or (same[0] if same and not multi else None)
+            if old is not None:
+                what = "the same value" if dup else "a value"
+                raise UnsafeSourceError(
+                    f"{sr.location}: [{name}] {b.key} already has {what} in {sr.rule.to} (line {old.line}); moving "
+                    f"{sr.rule.from_} line {b.line} there would give it a second one",
+                    hint="remove one of the two by hand (nothing was written) and run the command again",
+                )
+
+    def _insert(self, sr: ServiceRule, name: str, header: list[str], blocks: list[Block], repeated: set[str]) -> None:
         rule = sr.rule
         target = self.docs[rule.to]
         if self.originals.get(rule.to) is None and not self.outcome.created_from.get(rule.to):
@@ -291,18 +329,7 @@ class _Engine:
             self._separate(target)
             target.sections.append(Section(name, _ends_line(list(header)), 0, blocks))
             return
-        for b in blocks:
-            if b.kind != "option":
-                continue
-            for old in existing.options():
-                same_key = old.key == b.key
-                clash = same_key and old.value == b.value if rule.kind == "values" else same_key
-                if clash:
-                    raise UnsafeSourceError(
-                        f"{sr.location}: [{name}] {b.key} is already set in {rule.to} (line {old.line}); moving "
-                        f"{rule.from_} line {b.line} there would give it a second value",
-                        hint="remove one of the two by hand (nothing was written) and run the command again",
-                    )
+        self._check_clash(sr, name, existing, blocks, repeated)
         at = len(existing.blocks)
         while at > 0 and existing.blocks[at - 1].kind == "space":
             at -= 1
@@ -381,30 +408,33 @@ class _Engine:
                 section.blocks[at - 1] = _copy(section.blocks[at - 1])
             else:
                 section.header = _ends_line(section.header)
-            section.blocks.insert(at, Block("option", [f"{st.key} = {st.value}{newline}"], 0, st.key, st.value))
-            self.outcome.changes.append(ValueChange(st.file, st.section, st.key, None, st.value, st.action))
+            value = _reading(st.value)
+            section.blocks.insert(at, Block("option", [f"{st.key} = {st.value}{newline}"], 0, st.key, value))
+            self.outcome.changes.append(ValueChange(st.file, st.section, st.key, None, value, st.action))
             return
         b = found[0]
         old = b.value or ""
         if st.action == "set":
-            if old == st.value:
+            if old == _reading(st.value):
                 return
             prefix, _, ending = split_value_line(b.lines[0])
-            ending = ending or _newline_of(b.lines)
-            b.lines = [prefix + st.value + ending]
-            new = st.value
+            b.lines = [prefix + st.value + (ending or _newline_of(b.lines))]
         else:
             if st.value in [item.strip() for item in old.split(",")]:
                 return
-            if not old.strip():
-                prefix, _, ending = split_value_line(b.lines[0])
+            prefix, raw, ending = split_value_line(b.lines[0])
+            raw = raw.rstrip()
+            quoted = len(b.lines) == 1 and len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'"
+            if quoted:  # oslo.config strips the quotes: the new item goes inside them
+                sep = "," if raw[1:-1].strip() else ""
+                b.lines = [prefix + raw[:-1] + sep + st.value + raw[-1] + (ending or _newline_of(b.lines))]
+            elif not old.strip():
                 b.lines = [prefix + st.value + (ending or _newline_of(b.lines)), *b.lines[1:]]
-                new = st.value
             else:
                 last = b.lines[-1]
                 body = last.rstrip("\r\n")
                 b.lines = [*b.lines[:-1], body + "," + st.value + last[len(body) :]]
-                new = old + "," + st.value
+        new = oslo_entries("[x]\n" + "".join(_ends_line(b.lines)), st.file)[0].value
         b.value = new
         self.outcome.changes.append(ValueChange(st.file, st.section, st.key, old, new, st.action))
 
@@ -432,6 +462,9 @@ def split_config(
 
     `files` must hold every file the rules and settings name (None for one that does not exist yet).
     """
+    problems = setting_problems(rules, settings)
+    if problems:
+        raise PlanError(problems)
     engine = _Engine(files, rename)
     for sr in rules:
         engine.apply_rule(sr)
@@ -440,6 +473,33 @@ def split_config(
     for location, st in settings:
         engine.apply_setting(location, st)
     return engine.finish()
+
+
+def setting_problems(rules: Sequence[ServiceRule], settings: Sequence[tuple[str, CoreSetting]]) -> list[Problem]:
+    """Core settings the plan contradicts itself on: one a rule moves out of the core, or a multi-line value."""
+    problems = []
+    for location, st in settings:
+        if "\n" in st.value or "\r" in st.value:
+            problems.append(Problem(f"{location}.value", "must be a single line"))
+            continue
+        for sr in rules:
+            r = sr.rule
+            if r.from_ != st.file or r.section != st.section:
+                continue
+            moved = (
+                r.kind == "section"
+                or (r.kind == "options" and st.key in (r.options or []))
+                or (r.kind == "values" and st.key == r.key and _matches(_reading(st.value), r.match))
+            )
+            if moved:
+                problems.append(
+                    Problem(
+                        location,
+                        f"[{st.section}] {st.key} in {st.file} is what {sr.location} moves to {r.to}; a core setting "
+                        "there would move too on the next run",
+                    )
+                )
+    return problems
 
 
 def named_files(rules: Sequence[ServiceRule], settings: Sequence[tuple[str, CoreSetting]]) -> list[str]:

@@ -96,12 +96,12 @@ def test_a_moved_identical_value_that_is_already_in_the_target_is_a_conflict() -
     target = "[service_providers]\nservice_provider = LOADBALANCER:New:c.D\n"
     src = "[service_providers]\nservice_provider = LOADBALANCER:New:c.D\n"
     r = lb_values().rule.model_copy(update={"from_": "n.conf", "to": "l.conf"})
-    with pytest.raises(UnsafeSourceError, match=r"already set in l.conf \(line 2\)"):
+    with pytest.raises(UnsafeSourceError, match=r"already has the same value in l.conf \(line 2\)"):
         _run({"n.conf": src, "l.conf": target}, [lb_values().__class__("lb", "service[0].config[0]", r)])
 
 
 def test_a_moved_option_already_set_in_the_target_is_a_conflict() -> None:
-    with pytest.raises(UnsafeSourceError, match=r"\[s\] a is already set in b.conf"):
+    with pytest.raises(UnsafeSourceError, match=r"\[s\] a already has a value in b.conf"):
         _run(
             {"a.conf": "[s]\na = 1\n", "b.conf": "[s]\na = 2\n"},
             [rule(**{"from": "a.conf", "to": "b.conf", "section": "s"}, options=["a"])],
@@ -223,3 +223,39 @@ def test_a_malformed_target_stops_before_anything_is_computed() -> None:
 
     with pytest.raises(IniSyntaxError, match=r"neutron_lbaas\.conf:2"):
         _run({"neutron.conf": NEUTRON_CONF, "neutron_lbaas.conf": "[a]\n  x\n"}, [lb_values()])
+
+
+def test_append_to_a_quoted_value_goes_inside_the_quotes() -> None:
+    out = _run(
+        {"c.conf": "[DEFAULT]\nplugins = 'router'\n"},
+        [],
+        [setting(file="c.conf", section="DEFAULT", key="plugins", value="lbaas", action="append")],
+    )
+    assert out.texts["c.conf"] == "[DEFAULT]\nplugins = 'router,lbaas'\n"
+    assert [(c.old, c.new) for c in out.changes] == [("router", "router,lbaas")]
+
+
+def test_a_core_setting_inside_what_a_rule_moves_is_a_plan_error() -> None:
+    from spinout.errors import PlanError
+
+    with pytest.raises(PlanError) as err:
+        _run(
+            {"neutron.conf": NEUTRON_CONF, "neutron_lbaas.conf": None},
+            [rule(**{"from": "neutron.conf", "to": "neutron_lbaas.conf", "section": "radware"})],
+            [setting(file="neutron.conf", section="radware", key="vdirect_address", value="10.0.0.2")],
+        )
+    assert [p.location for p in err.value.problems] == ["core.settings[0]"]
+    assert "what service[0].config[0] moves to neutron_lbaas.conf" in err.value.problems[0].message
+
+
+def test_a_repeated_key_merges_into_a_target_that_already_has_it() -> None:
+    src = "[service_providers]\nservice_provider = LB:a:x\nservice_provider = LB:b:y\n"
+    target = "[service_providers]\nservice_provider = LB:c:z\n"
+    out = _run(
+        {"n.conf": src, "l.conf": target},
+        [rule(**{"from": "n.conf", "to": "l.conf", "section": "service_providers"})],
+    )
+    assert out.texts["l.conf"] == (
+        "[service_providers]\nservice_provider = LB:c:z\nservice_provider = LB:a:x\nservice_provider = LB:b:y\n"
+    )
+    assert out.texts["n.conf"] == ""
