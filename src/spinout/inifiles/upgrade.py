@@ -23,9 +23,11 @@ from typing import Any, Literal
 from spinout.errors import SpinoutError, UnsafeSourceError
 from spinout.inifiles.files import atomic_write
 from spinout.progress import NullProgress, Progress
+from spinout.results import Result
 
 JOURNAL = ".spinout-upgrade.json"
-StepRun = Callable[[Progress], list[str]]
+# A step returns its summary lines, or a command's Result (a finding — non-zero exit code — fails the step).
+StepRun = Callable[[Progress], "list[str] | Result"]
 Status = Literal["done", "failed", "running", "pending", "unavailable", "not run"]
 
 
@@ -57,6 +59,7 @@ class UpgradeResult:
     dry_run: bool
     steps: list[StepReport]
     todo: list[str]
+    failed_code: int = 0
 
     @property
     def complete(self) -> bool:
@@ -65,6 +68,8 @@ class UpgradeResult:
     @property
     def exit_code(self) -> int:
         # An incomplete upgrade is a finding: a deployment script must not carry on as if it were done.
+        if self.failed_code:
+            return self.failed_code
         return 0 if self.complete or self.dry_run else 1
 
     def to_json(self) -> dict[str, Any]:
@@ -159,6 +164,7 @@ def run_upgrade(
     journal = Journal(config_dir / JOURNAL, digest)
     reports: list[StepReport] = []
     blocked = False
+    failed_code = 0
     for step in steps:
         entry = journal.steps.get(step.name, {})
         status = entry.get("status")
@@ -181,10 +187,19 @@ def run_upgrade(
         journal.set(step.name, "running")
         progress.start(f"upgrade:{step.name}", step.description)
         try:
-            lines = step.run(progress)
+            out = step.run(progress)
         except SpinoutError as exc:
             journal.set(step.name, "failed", error=exc.message)
             raise
+        lines = out if isinstance(out, list) else out.lines()
+        code = 0 if isinstance(out, list) else out.exit_code
+        if code:
+            journal.set(step.name, "failed", lines=lines, error=f"exit code {code}")
+            progress.finish(f"upgrade:{step.name}", f"{step.name}: failed (exit code {code})")
+            reports.append(StepReport(step.name, step.description, "failed", lines, journal.steps[step.name]["at"]))
+            failed_code = failed_code or code
+            blocked = True
+            continue
         journal.set(step.name, "done", lines=lines)
         progress.finish(f"upgrade:{step.name}", f"{step.name}: done")
         reports.append(StepReport(step.name, step.description, "done", lines, journal.steps[step.name]["at"]))
@@ -193,8 +208,10 @@ def run_upgrade(
     for r in result_steps:
         if r.status == "unavailable":
             todo.append(f"step {r.name} is unavailable: {r.lines[0] if r.lines else ''}".rstrip())
+        elif r.status == "failed":
+            todo.append(f"step {r.name} failed: fix what its lines above report")
     if all(r.status == "done" for r in result_steps):
         todo.extend(after)
     elif not dry_run:
         todo.append(f"run `spinout upgrade` again to continue; the journal is {journal.path}")
-    return UpgradeResult(str(config_dir), str(journal.path), dry_run, result_steps, todo)
+    return UpgradeResult(str(config_dir), str(journal.path), dry_run, result_steps, todo, failed_code)

@@ -112,3 +112,26 @@ def test_a_journal_of_another_plan_is_refused(etc: Path) -> None:
     with pytest.raises(UnsafeSourceError, match="belongs to a different plan or different databases"):
         run_upgrade(etc, _steps(etc, copy, config_calls), "fp2")
     assert config_calls == [1]
+
+
+class Finding:
+    """A command's Result with a finding, like `spinout db verify` reporting a mismatch."""
+
+    exit_code = 5
+
+    def to_json(self) -> dict[str, object]:
+        return {}
+
+    def lines(self) -> list[str]:
+        return ["table pools: 10 rows in the core, 9 in neutron-lbaas"]
+
+
+def test_a_step_returning_a_finding_fails_and_stops_the_upgrade(etc: Path) -> None:
+    copy = FakeCopy(fail_times=0)
+    steps = [Step("db-verify", "verify", lambda progress: Finding()), Step("db-strip", "strip", copy)]
+    result = run_upgrade(etc, steps, "fp1")
+    assert [(s.name, s.status) for s in result.steps] == [("db-verify", "failed"), ("db-strip", "not run")]
+    assert result.exit_code == 5 and copy.calls == 0
+    assert result.steps[0].lines == ["table pools: 10 rows in the core, 9 in neutron-lbaas"]
+    journal = json.loads((etc / JOURNAL).read_text())
+    assert journal["steps"]["db-verify"]["status"] == "failed"
