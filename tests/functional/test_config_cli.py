@@ -95,7 +95,7 @@ def test_conf_split_dry_run_then_real_then_again(project: Path, capsys: pytest.C
 
     assert main(["conf", "split", plan, "--config-dir", etc, "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again["written"] == [] and again["diffs"] == {}
+    assert again["written"] == [] and again["changed"] == []
 
 
 def test_conf_split_malformed_file_exits_3_with_location(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,6 +40,7 @@ class ConfSplitResult:
     moved: list[Moved] = field(default_factory=list)
     changes: list[ValueChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
     diffs: dict[str, str] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     backups: dict[str, str | None] = field(default_factory=dict)
@@ -58,6 +59,7 @@ class ConfSplitResult:
             "moved": [m.to_json() for m in self.moved],
             "changes": [c.to_json() for c in self.changes],
             "notes": self.notes,
+            "changed": self.changed,
             "diffs": self.diffs,
             "written": self.written,
             "backups": self.backups,
@@ -77,10 +79,10 @@ class ConfSplitResult:
             else:
                 out.append(f"{c.file} [{c.section}] {c.key}: {c.old!r} -> {c.new!r} ({c.reason})")
         out.extend(self.notes)
-        if not self.diffs:
+        if not self.changed:
             out.append(f"config in {self.config_dir} is already split: nothing to change")
         elif self.dry_run:
-            out.append(f"dry run: {len(self.diffs)} file(s) would change; equivalence checked with oslo.config")
+            out.append(f"dry run: {len(self.changed)} file(s) would change; equivalence checked with oslo.config")
         else:
             out.append(f"wrote {len(self.written)} file(s); equivalence checked with oslo.config")
             out.extend(f"  backup of {name}: {bak}" for name, bak in self.backups.items() if bak)
@@ -151,13 +153,15 @@ def conf_split(
         outcome = split_config(texts, rules, settings, rename)
     except IniSyntaxError as exc:  # name the file by its path on disk, not by the plan's name for it
         raise IniSyntaxError(str(paths.get(exc.file, exc.file)), exc.line, exc.reason, hint=exc.hint) from None
-    diffs = {name: _diff(name, outcome.originals[name], text) for name, text in outcome.texts.items()}
+    # Diffs only for a dry run: difflib is the slowest part on a large file, and a real run leaves backups to diff.
+    diffs = {n: _diff(n, outcome.originals[n], t) for n, t in outcome.texts.items()} if dry_run else {}
     base = ConfSplitResult(
         str(config_dir),
         dry_run,
         moved=outcome.moved,
         changes=outcome.changes,
         notes=outcome.notes,
+        changed=list(outcome.texts),
         diffs=diffs,
         recovered=recovered,
     )
@@ -166,7 +170,7 @@ def conf_split(
         return base
     if dry_run:
         _check_in_tempdir(outcome)
-        progress.finish("config", f"dry run: {len(diffs)} file(s) would change")
+        progress.finish("config", f"dry run: {len(outcome.texts)} file(s) would change")
         return base
     backups = _write(config_dir, paths, outcome, writer, progress)
     progress.finish("config", f"split config: {len(outcome.texts)} file(s) written, equivalence checked")
@@ -176,7 +180,7 @@ def conf_split(
         moved=base.moved,
         changes=base.changes,
         notes=base.notes,
-        diffs=diffs,
+        changed=base.changed,
         written=[str(paths[n]) for n in outcome.texts],
         backups={str(paths[n]): (str(b) if b else None) for n, b in backups.items()},
         recovered=recovered,

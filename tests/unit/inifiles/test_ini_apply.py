@@ -92,7 +92,7 @@ def test_running_twice_changes_nothing(etc: Path) -> None:
     after_first = _snapshot(etc)
     second = conf_split(etc, [*LB_RULES, VPN_RULE], SETTINGS, rename)
     assert _snapshot(etc) == after_first  # no file changed, no new backup
-    assert second.written == [] and second.diffs == {}
+    assert second.written == [] and second.changed == []
     assert second.lines()[-1] == f"config in {etc} is already split: nothing to change"
 
 
