@@ -150,3 +150,11 @@ def test_upgrade_rejects_an_unknown_service_url(project: Path, capsys: pytest.Ca
     )
     assert code == 2
     assert "no service named 'neutron-fw' in the plan (neutron-lbaas)" in capsys.readouterr().err
+
+
+def test_error_messages_keep_their_section_names(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    etc = project / "etc-neutron"
+    (etc / "neutron.conf").write_text("[radware]\na = 1\n[radware]\nb = 2\n")
+    code = main(["conf", "split", str(project / "plan.toml"), "--config-dir", str(etc), "--quiet"])
+    assert code == 3
+    assert "neutron.conf:3: section [radware] appears twice (first at line 1)" in capsys.readouterr().err
