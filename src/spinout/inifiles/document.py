@@ -139,6 +139,13 @@ def oslo_entries(text: str, file: str) -> list[Entry]:
 
 def decode(data: bytes, file: str) -> str:
     """UTF-8 text of a config file, or a located error (oslo.config reads config files as text too)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise IniSyntaxError(
+            file,
+            1,
+            "starts with a UTF-8 byte order mark, which oslo.config reads as part of the first line",
+            hint="remove the first three bytes (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE) and run the command again",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -67,3 +67,25 @@ def test_non_utf8_is_refused_with_its_line() -> None:
     assert (err.value.file, err.value.line) == ("etc/latin1.conf", 3)
     assert "0xe9 is not valid UTF-8" in err.value.reason
     assert err.value.hint is not None and "iconv" in err.value.hint
+
+
+def test_a_byte_order_mark_is_refused() -> None:
+    with pytest.raises(IniSyntaxError) as err:
+        decode(b"\xef\xbb\xbf[s]\na = 1\n", "etc/bom.conf")
+    assert err.value.line == 1
+    assert "byte order mark" in err.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("[s]\na = 1\n   \nb = 2\n", [("a", "1"), ("b", "2")]),  # a whitespace-only line is a blank line
+        ("[s]  \nfoo:bar=baz\n", [("foo", "bar=baz")]),  # the first delimiter wins, as in oslo.config
+        ("[s]\na = x ; y # z\n", [("a", "x ; y # z")]),  # no inline comments in oslo.config
+        ("[s]\na =\n  cont\n", [("a", "\ncont")]),
+    ],
+)
+def test_values_are_oslo_configs(text: str, options: list[tuple[str, str]]) -> None:
+    doc = parse(text, "x.conf")
+    assert [(b.key, b.value) for s in doc.sections for b in s.options()] == options
+    assert doc.render() == text
