@@ -148,6 +148,36 @@ def _newline_of(lines: Sequence[str]) -> str:
     return "\n"
 
 
+def _samples(block: Block, key: str | None) -> list[str]:
+    """The values of the commented-out samples of `key` in a comment block (`# key = value`)."""
+    out = []
+    for line in block.lines:
+        m = _SAMPLE.match(line.strip())
+        if m and m.group("key") == key:
+            out.append(m.group("value"))
+    return out
+
+
+def _foreign_samples(block: Block, rule: ConfigRule, rules: Sequence[ServiceRule]) -> bool:
+    """True when a comment block above a value a `values` rule moves shows samples of the key that another
+    `values` rule on the same key takes and none this rule takes: it describes another service's provider
+    (`# service_provider = VPN:...` above a LOADBALANCER line), so it stays, for that rule to take. A generic
+    sample (`# service_provider=<service_type>:<name>:<driver>`) does not make a block foreign."""
+    if rule.kind != "values":
+        return False
+    samples = _samples(block, rule.key)
+    if any(_matches(v, rule.match) for v in samples):
+        return False
+    others = [
+        sr.rule.match
+        for sr in rules
+        if sr.rule is not rule
+        and sr.rule.kind == "values"
+        and (sr.rule.from_, sr.rule.section, sr.rule.key) == (rule.from_, rule.section, rule.key)
+    ]
+    return any(_matches(v, m) for v in samples for m in others)
+
+
 def _repeated(section: Section) -> set[str]:
     seen: set[str] = set()
     out: set[str] = set()
@@ -163,7 +193,8 @@ def _copy(block: Block) -> Block:
 
 
 class _Engine:
-    def __init__(self, files: Mapping[str, str | None], rename: Rename) -> None:
+    def __init__(self, files: Mapping[str, str | None], rename: Rename, rules: Sequence[ServiceRule]) -> None:
+        self.rules = rules
         self.originals = dict(files)
         self.docs: dict[str, IniDocument] = {}
         # Parse everything before changing anything: a malformed file stops the run with nothing done.
@@ -203,7 +234,7 @@ class _Engine:
             for o in missing:
                 self.outcome.notes.append(f"{sr.location}: option {o!r} is not in [{rule.section}] of {rule.from_}")
         repeated = _repeated(section)  # before anything leaves it
-        units = self._units(section, picks)
+        units = self._units(section, picks, rule, self.rules)
         moved: list[Block] = []
         for k, (start, end) in enumerate(units):
             moved.extend(section.blocks[start:end])
@@ -243,22 +274,22 @@ class _Engine:
                 below = section.blocks[i + 1] if i + 1 < len(section.blocks) else None
                 if below is not None and below.kind == "option":
                     continue  # attached to that option: it moves with it or stays with it
-                for line in b.lines:
-                    m = _SAMPLE.match(line.strip())
-                    if m and m.group("key") == rule.key and _matches(m.group("value"), rule.match):
-                        picks.append(i)
-                        break
+                if any(_matches(v, rule.match) for v in _samples(b, rule.key)):
+                    picks.append(i)
         return picks
 
     @staticmethod
-    def _units(section: Section, picks: list[int]) -> list[tuple[int, int]]:
+    def _units(
+        section: Section, picks: list[int], rule: ConfigRule, rules: Sequence[ServiceRule]
+    ) -> list[tuple[int, int]]:
         """[start, end) block ranges: each pick with its attached comment and, when it stood alone, the blank
         lines after it. Ranges are disjoint and sorted."""
         blocks = section.blocks
         out: list[tuple[int, int]] = []
         for i in picks:
             start = i
-            if blocks[i].kind == "option" and i > 0 and blocks[i - 1].kind == "comment":
+            attached = blocks[i].kind == "option" and i > 0 and blocks[i - 1].kind == "comment"
+            if attached and not _foreign_samples(blocks[i - 1], rule, rules):
                 start = i - 1
             end = i + 1
             alone_above = start == 0 or blocks[start - 1].kind == "space"
@@ -465,9 +496,25 @@ def split_config(
     problems = setting_problems(rules, settings)
     if problems:
         raise PlanError(problems)
-    engine = _Engine(files, rename)
+    engine = _Engine(files, rename, rules)
     for sr in rules:
         engine.apply_rule(sr)
+    # A move can leave a comment block standing alone (a sample of another provider that sat above a moved line),
+    # which an earlier `values` rule would now take: repeat the rules until nothing moves, so that the result is a
+    # fixed point and a second run changes nothing. Each pass only moves blocks out of the sources, so it ends.
+    for _ in range(len(rules) + 1):
+        before = len(engine.outcome.moved)
+        notes = list(engine.outcome.notes)
+        for sr in rules:
+            engine.apply_rule(sr)
+        engine.outcome.notes = notes  # the repeat passes' "nothing to move" notes are noise
+        if len(engine.outcome.moved) == before:
+            break
+    else:
+        raise UnsafeSourceError(
+            "the config rules keep moving lines back and forth between files",
+            hint="check the plan's config rules for a cycle (a file that is both a 'from' and a 'to')",
+        )
     for name in files:
         engine.rewrite(name)
     for location, st in settings:

@@ -259,3 +259,46 @@ def test_a_repeated_key_merges_into_a_target_that_already_has_it() -> None:
         "[service_providers]\nservice_provider = LB:c:z\nservice_provider = LB:a:x\nservice_provider = LB:b:y\n"
     )
     assert out.texts["n.conf"] == ""
+
+
+PROVIDERS = """\
+[service_providers]
+# Must be in form:
+# service_provider=<service_type>:<name>:<driver>[:default]
+service_provider = LOADBALANCER:Haproxy:h.D:default
+service_provider = VPN:openswan:o.D:default
+# In order to activate Radware's lbaas driver you need to uncomment the next line.
+# service_provider = LOADBALANCER:Radware:r.D:default
+service_provider = FIREWALL:iptables:i.D:default
+# Uncomment the following line for the Cisco CSR VPN service provider
+# service_provider = VPN:cisco:c.D
+service_provider = LOADBALANCER:NetScaler:n.D
+"""
+
+
+def test_commented_samples_go_to_the_service_they_describe_and_a_rerun_changes_nothing() -> None:
+    def values(service: str, kind: str, n: int) -> ServiceRule:
+        fields = {"from": "a.conf", "to": f"{service}.conf", "section": "service_providers", "n": n}
+        return rule(service, **fields, key="service_provider", match=f"{kind}:*")
+
+    rules = [values("lb", "LOADBALANCER", 0), values("fw", "FIREWALL", 1), values("vpn", "VPN", 2)]
+    files: dict[str, str | None] = {"a.conf": PROVIDERS, "lb.conf": None, "fw.conf": None, "vpn.conf": None}
+    out = _run(files, rules)
+    assert out.texts["lb.conf"] == (
+        "[service_providers]\n"
+        "# Must be in form:\n"
+        "# service_provider=<service_type>:<name>:<driver>[:default]\n"
+        "service_provider = LOADBALANCER:Haproxy:h.D:default\n"
+        "service_provider = LOADBALANCER:NetScaler:n.D\n"
+        "# In order to activate Radware's lbaas driver you need to uncomment the next line.\n"
+        "# service_provider = LOADBALANCER:Radware:r.D:default\n"
+    )
+    assert out.texts["fw.conf"] == "[service_providers]\nservice_provider = FIREWALL:iptables:i.D:default\n"
+    assert out.texts["vpn.conf"] == (
+        "[service_providers]\n"
+        "service_provider = VPN:openswan:o.D:default\n"
+        "# Uncomment the following line for the Cisco CSR VPN service provider\n"
+        "# service_provider = VPN:cisco:c.D\n"
+    )
+    assert out.texts["a.conf"] == ""
+    assert _run({**files, **out.texts}, rules).texts == {}
