@@ -19,11 +19,12 @@ from spinout.plan.model import ConfigRule
 EXAMPLES = int(os.environ.get("SPINOUT_PROPERTY_EXAMPLES", "60"))
 SECTIONS = ["DEFAULT", "service_providers", "haproxy", "radware"]
 KEYS = ["service_provider", "user_group", "device_driver", "state"]
+COMMENTS = ["# a note", "# service_provider = LB:z:q.R", "# service_provider = VPN:k:q.S", ";semi"]
 VALUES = ["LB:a:x.y.Z", "LB:b:x.y.W:default", "VPN:c:v.w", "nogroup", "'quoted'", "$state_path/lbaas", ""]
 
 line_block = st.one_of(
     st.tuples(st.just("option"), st.sampled_from(KEYS), st.sampled_from(VALUES), st.sampled_from([" = ", "=", ": "])),
-    st.tuples(st.just("comment"), st.sampled_from(["# a note", "# service_provider = LB:z:q.R", "# service_provider = VPN:k:q.S", ";semi"])),
+    st.tuples(st.just("comment"), st.sampled_from(COMMENTS)),
     st.tuples(st.just("blank")),
     st.tuples(st.just("multi"), st.sampled_from(KEYS), st.sampled_from(["a", "LB:m"]), st.just("  more")),
 )
