@@ -9,8 +9,10 @@ What moves (docs/config.md has the same rules with examples):
   such as `# service_provider = LOADBALANCER:...` included), plus the blank lines after it when the unit stood
   alone between blank lines (or at the top of its section), so the source keeps its spacing and the target gets
   the same grouping;
-- a `values` rule also moves a comment block that stands alone (no option right below it) if one of its lines is a
-  commented-out sample of the rule's key whose value matches the rule's pattern;
+- a `values` rule leaves behind a comment block whose samples belong to another `values` rule on the same key
+  (`# service_provider = VPN:...` above a LOADBALANCER line), and moves a comment block that stands alone (no
+  option right below it) if one of its lines is a commented-out sample of the rule's key matching its pattern;
+- the rules are repeated until a pass moves nothing, so the result is a fixed point (a rerun changes nothing);
 - a `section` rule moves the whole section, header line included (or its blocks into an existing section of the
   same name in the target).
 Moved blocks keep their bytes; they are appended, in source order, at the end of the target section (before its
