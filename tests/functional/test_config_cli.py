@@ -158,3 +158,30 @@ def test_error_messages_keep_their_section_names(project: Path, capsys: pytest.C
     code = main(["conf", "split", str(project / "plan.toml"), "--config-dir", str(etc), "--quiet"])
     assert code == 3
     assert "neutron.conf:3: section [radware] appears twice (first at line 1)" in capsys.readouterr().err
+
+
+def test_upgrade_with_the_data_steps_wired_completes_and_says_restart(project: Path) -> None:
+    from spinout import api
+    from spinout.progress import Progress
+
+    ran: list[str] = []
+
+    def step(name: str) -> Callable[[Progress], list[str]]:
+        def run(progress: Progress) -> list[str]:
+            ran.append(name)
+            return [f"{name} ok"]
+
+        return run
+
+    names = ["db-migrations", "db-copy", "db-verify", "db-strip"]
+    result = api.upgrade(
+        project / "plan.toml",
+        project / "etc-neutron",
+        "sqlite:///neutron.db",
+        {},
+        data_steps={n: step(n) for n in names},
+    )
+    assert ran == names
+    assert result.complete and result.exit_code == 0
+    assert result.todo[0] == "install the service packages (neutron-lbaas) on every node that runs the core"
+    assert result.todo[1].startswith("restart the core's server and agents")
