@@ -161,6 +161,10 @@ def run_upgrade(
     `after` lists what the deployer must do once every step is done (e.g. restart the server).
     """
     progress = progress or NullProgress()
+    if not config_dir.is_dir():
+        raise UnsafeSourceError(
+            f"config directory {str(config_dir)!r} does not exist or is not a directory", hint="check --config-dir"
+        )
     journal = Journal(config_dir / JOURNAL, digest)
     reports: list[StepReport] = []
     blocked = False

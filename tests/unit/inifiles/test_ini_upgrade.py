@@ -135,3 +135,9 @@ def test_a_step_returning_a_finding_fails_and_stops_the_upgrade(etc: Path) -> No
     assert result.steps[0].lines == ["table pools: 10 rows in the core, 9 in neutron-lbaas"]
     journal = json.loads((etc / JOURNAL).read_text())
     assert journal["steps"]["db-verify"]["status"] == "failed"
+
+
+def test_a_missing_config_dir_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeSourceError, match="does not exist or is not a directory"):
+        run_upgrade(tmp_path / "nowhere", [Step("db-copy", "copy", FakeCopy(0))], "fp1")
+    assert list(tmp_path.iterdir()) == []
