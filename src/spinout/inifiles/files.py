@@ -112,8 +112,10 @@ def _fsync_dir(directory: Path) -> None:
 def atomic_write(path: Path, text: str, like: Path | None = None) -> None:
     """Replace (or create) `path` with `text`, atomically, keeping its mode and owner.
 
-    A new file takes the mode and owner of `like` (the file its content came from) when given.
+    A new file takes the mode and owner of `like` (the file its content came from) when given. A symbolic link is
+    followed: the file it points to is replaced and the link stays a link.
     """
+    path = path.resolve() if path.is_symlink() else path
     model = path if path.exists() else like
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
@@ -140,6 +142,7 @@ def atomic_write(path: Path, text: str, like: Path | None = None) -> None:
 
 def restore(path: Path, backup: Path | None) -> None:
     """Put `path` back as `backup` holds it, atomically; `None` means the file did not exist: remove it."""
+    path = path.resolve() if path.is_symlink() and backup is not None else path
     if backup is None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

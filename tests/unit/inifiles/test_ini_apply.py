@@ -232,3 +232,14 @@ def test_an_interrupted_write_is_rolled_back_on_the_next_run(etc: Path) -> None:
     assert (etc / "neutron_lbaas.conf").read_text().startswith("[service_providers]\n# Must be in form:\n")
     assert "[DEFAULT]\n# The core plugin\n" in (etc / "neutron.conf").read_text()
     assert not (etc / PENDING).exists()
+
+
+def test_a_symlinked_config_file_stays_a_link(etc: Path, tmp_path: Path) -> None:
+    real = tmp_path / "shared" / "neutron.conf"
+    real.parent.mkdir()
+    (etc / "neutron.conf").rename(real)
+    (etc / "neutron.conf").symlink_to(real)
+    conf_split(etc, LB_RULES, [], rename)
+    assert (etc / "neutron.conf").is_symlink()
+    assert "LOADBALANCER" not in real.read_text()
+    assert "[radware]" in (etc / "neutron_lbaas.conf").read_text()
