@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pygit2
-
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.inifiles import apply as inifiles_apply
 from spinout.inifiles.apply import ConfSplitResult, Writer
@@ -61,21 +59,10 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
 
 def _main_tree_files(plan: Plan) -> list[str]:
     """Every file path at the source's main branch (the module map is derived from them)."""
-    repo = open_repository(plan.source_repo)
-    commit_id = GitRepoView(repo).resolve(plan.source.main_ref)
-    if commit_id is None:
+    files = GitRepoView(open_repository(plan.source_repo)).files(plan.source.main_ref)
+    if files is None:
         raise PlanError([Problem("source.main", f"{plan.source.main_ref} does not exist in the source repository")])
-    out: list[str] = []
-    stack = [("", repo[commit_id].peel(pygit2.Tree))]
-    while stack:
-        prefix, tree = stack.pop()
-        for entry in tree:
-            path = prefix + (entry.name or "")
-            if entry.type_str == "tree":
-                stack.append((path + "/", repo[entry.id].peel(pygit2.Tree)))
-            else:
-                out.append(path)
-    return sorted(out)
+    return files
 
 
 def _config_inputs(plan: Plan) -> tuple[list[ServiceRule], list[tuple[str, CoreSetting]], Rename]:
