@@ -10,8 +10,9 @@ What moves (docs/config.md has the same rules with examples):
   alone between blank lines (or at the top of its section), so the source keeps its spacing and the target gets
   the same grouping;
 - a `values` rule leaves behind a comment block whose samples belong to another `values` rule on the same key
-  (`# service_provider = VPN:...` above a LOADBALANCER line), and moves a comment block that stands alone (no
-  option right below it) if one of its lines is a commented-out sample of the rule's key matching its pattern;
+  (`# service_provider = VPN:...` above a LOADBALANCER line); a comment block that stands alone (no option right
+  below it) is cut after each commented-out sample of the key, and each piece (a sample with the prose above it)
+  moves if its sample matches the rule's pattern;
 - the rules are repeated until a pass moves nothing, so the result is a fixed point (a rerun changes nothing);
 - a `section` rule moves the whole section, header line included (or its blocks into an existing section of the
   same name in the target).
@@ -180,6 +181,31 @@ def _foreign_samples(block: Block, rule: ConfigRule, rules: Sequence[ServiceRule
     return any(_matches(v, m) for v in samples for m in others)
 
 
+def _split_lone_samples(section: Section, key: str | None) -> None:
+    """Cut each lone comment block (no option right below it) after every commented-out sample of `key`, so that
+    each sample — with the prose lines above it — can go to the service it describes. Neutron's
+    [service_providers] ends with one such block holding LOADBALANCER and VPN samples alike. Rendering is
+    unchanged: the pieces are the same lines in the same order."""
+    out: list[Block] = []
+    for i, b in enumerate(section.blocks):
+        below = section.blocks[i + 1] if i + 1 < len(section.blocks) else None
+        if b.kind != "comment" or (below is not None and below.kind == "option"):
+            out.append(b)
+            continue
+        piece: list[str] = []
+        line = b.line
+        for text in b.lines:
+            piece.append(text)
+            m = _SAMPLE.match(text.strip())
+            if m and m.group("key") == key:
+                out.append(Block("comment", piece, line))
+                line += len(piece)
+                piece = []
+        if piece:
+            out.append(Block("comment", piece, line))
+    section.blocks[:] = out
+
+
 def _repeated(section: Section) -> set[str]:
     seen: set[str] = set()
     out: set[str] = set()
@@ -224,6 +250,8 @@ class _Engine:
         if rule.kind == "section":
             self._move_section(sr, src, section)
             return
+        if rule.kind == "values":
+            _split_lone_samples(section, rule.key)
         picks = self._select(rule, section)
         if not picks:
             what = f"options {', '.join(rule.options or [])}" if rule.kind == "options" else f"{rule.key} values"

@@ -302,3 +302,41 @@ def test_commented_samples_go_to_the_service_they_describe_and_a_rerun_changes_n
     )
     assert out.texts["a.conf"] == ""
     assert _run({**files, **out.texts}, rules).texts == {}
+
+
+def test_a_trailing_block_of_samples_is_shared_out_sample_by_sample() -> None:
+    src = (
+        "[service_providers]\n"
+        "service_provider = LOADBALANCER:Haproxy:h.D:default\n"
+        "service_provider = VPN:openswan:o.D:default\n"
+        "\n"
+        "# Radware, uncomment:\n"
+        "# service_provider = LOADBALANCER:Radware:r.D\n"
+        "# Cisco's VPN driver, uncomment\n"
+        "# (and comment out the OpenSwan line):\n"
+        "# service_provider=VPN:cisco:c.D\n"
+        "# service_provider = LOADBALANCER:Embrane:e.D\n"
+        "# end of the samples\n"
+    )
+
+    def values(service: str, kind: str) -> ServiceRule:
+        fields = {"from": "a.conf", "to": f"{service}.conf", "section": "service_providers"}
+        return rule(service, **fields, key="service_provider", match=f"{kind}:*")
+
+    out = _run({"a.conf": src, "lb.conf": None, "vpn.conf": None}, [values("lb", "LOADBALANCER"), values("vpn", "VPN")])
+    assert out.texts["lb.conf"] == (
+        "[service_providers]\n"
+        "service_provider = LOADBALANCER:Haproxy:h.D:default\n"
+        "# Radware, uncomment:\n"
+        "# service_provider = LOADBALANCER:Radware:r.D\n"
+        "# service_provider = LOADBALANCER:Embrane:e.D\n"
+    )
+    assert out.texts["vpn.conf"] == (
+        "[service_providers]\n"
+        "service_provider = VPN:openswan:o.D:default\n"
+        "\n"
+        "# Cisco's VPN driver, uncomment\n"
+        "# (and comment out the OpenSwan line):\n"
+        "# service_provider=VPN:cisco:c.D\n"
+    )
+    assert out.texts["a.conf"] == "[service_providers]\n# end of the samples\n"
