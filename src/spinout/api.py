@@ -123,7 +123,18 @@ def upgrade(
     def config_step(step_progress: Progress) -> list[str]:
         return inifiles_apply.conf_split(config_dir, rules, settings, rename, progress=step_progress).lines()
 
-    steps = [Step("config", f"split the config in {config_dir} into the services' files", config_step)]
+    def config_preview(step_progress: Progress) -> list[str]:
+        preview = inifiles_apply.conf_split(config_dir, rules, settings, rename, dry_run=True, progress=step_progress)
+        return [*preview.summary(), "run `spinout conf split --dry-run` for the diffs"] if preview.changed else []
+
+    steps = [
+        Step(
+            "config",
+            f"split the config in {config_dir} into the services' files",
+            config_step,
+            preview=config_preview,
+        )
+    ]
     for name, description in UPGRADE_DATA_STEPS:
         run = (data_steps or {}).get(name)
         steps.append(

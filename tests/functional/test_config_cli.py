@@ -121,6 +121,13 @@ def test_upgrade_runs_the_config_step_and_names_the_unavailable_ones(
         ("db-verify", "not run"),
         ("db-strip", "not run"),
     ]
+    assert dry["steps"][0]["lines"][:2] == [
+        "service[0].config[0] (neutron-lbaas): 2 option line(s): service_provider from etc/neutron.conf "
+        "[service_providers] to etc/neutron_lbaas.conf",
+        "service[0].config[1] (neutron-lbaas): section [radware] (2 option line(s)) from etc/neutron.conf [radware] "
+        "to etc/services_lbaas.conf",
+    ]
+    assert dry["steps"][0]["lines"][-1] == "run `spinout conf split --dry-run` for the diffs"
     assert not (project / "etc-neutron" / "neutron_lbaas.conf").exists()
 
     code = main([*args, "--service-db-url", "neutron-lbaas=sqlite:///lbaas.db", "--json"])

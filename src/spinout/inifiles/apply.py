@@ -71,6 +71,11 @@ class ConfSplitResult:
         if self.dry_run:
             for diff in self.diffs.values():
                 out.extend(diff.splitlines())
+        return out + self.summary()
+
+    def summary(self) -> list[str]:
+        """Everything but the diffs: the moves, value changes, notes and the closing line."""
+        out: list[str] = []
         for m in self.moved:
             out.append(f"{m.location} ({m.service}): {m.what} from {m.source} [{m.section}] to {m.target}")
         for c in self.changes:

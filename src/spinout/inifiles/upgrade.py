@@ -39,6 +39,7 @@ class Step:
     description: str
     run: StepRun | None
     unavailable: str = ""
+    preview: StepRun | None = None  # what a dry run shows for the step (it must change nothing)
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,9 @@ def run_upgrade(
             continue
         if dry_run:
             was = ["interrupted earlier; will run again"] if status in ("running", "failed") else []
+            if step.preview is not None:
+                shown = step.preview(progress)
+                was.extend(shown if isinstance(shown, list) else shown.lines())
             reports.append(StepReport(step.name, step.description, "pending", was))
             continue
         if status in ("running", "failed"):
