@@ -27,7 +27,7 @@ from spinout.inifiles.verify import check_equivalence
 from spinout.plan.model import CoreSetting
 from spinout.progress import NullProgress, Progress
 
-Writer = Callable[[Path, str, "Path | None"], None]
+Writer = Callable[[Path, str, Path | None], None]
 PENDING = ".spinout-conf-split.pending.json"
 
 

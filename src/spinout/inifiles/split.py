@@ -36,7 +36,7 @@ from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.inifiles.document import Block, IniDocument, Section, oslo_entries, parse, split_value_line
 from spinout.plan.model import ConfigRule, CoreSetting
 
-Rename = Callable[[str], "str | None"]
+Rename = Callable[[str], str | None]
 
 # A dotted name: not preceded by a name character, a dot, a slash or a dash (so file paths such as
 # /etc/neutron/neutron.conf and host names inside URLs are not taken for a module followed by an attribute).

@@ -27,7 +27,7 @@ from spinout.results import Result
 
 JOURNAL = ".spinout-upgrade.json"
 # A step returns its summary lines, or a command's Result (a finding — non-zero exit code — fails the step).
-StepRun = Callable[[Progress], "list[str] | Result"]
+StepRun = Callable[[Progress], list[str] | Result]
 Status = Literal["done", "failed", "running", "pending", "unavailable", "not run"]
 
 
