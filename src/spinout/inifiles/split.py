@@ -280,6 +280,13 @@ class _Engine:
             self._remove_section(src, section)
         self._insert(sr, section.name, section.header, moved, repeated)
         keys = sorted({b.key for b in moved if b.key})
+        options = sum(b.kind == "option" for b in moved)
+        # A later pass may move only commented samples left standing alone: say so rather than "0 options".
+        what = (
+            f"{options} option line(s): {', '.join(keys)}"
+            if options
+            else f"{sum(len(b.lines) for b in moved if b.kind != 'space')} commented sample line(s)"
+        )
         self.outcome.moved.append(
             Moved(
                 sr.location,
@@ -287,7 +294,7 @@ class _Engine:
                 rule.from_,
                 rule.to,
                 rule.section,
-                f"{sum(b.kind == 'option' for b in moved)} option line(s): {', '.join(keys)}",
+                what,
                 sum(len(b.lines) for b in moved),
             )
         )

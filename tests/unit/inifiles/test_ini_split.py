@@ -340,3 +340,28 @@ def test_a_trailing_block_of_samples_is_shared_out_sample_by_sample() -> None:
         "# service_provider=VPN:cisco:c.D\n"
     )
     assert out.texts["a.conf"] == "[service_providers]\n# end of the samples\n"
+
+
+def test_a_sample_left_alone_by_another_move_is_reported_as_a_sample_not_as_zero_options() -> None:
+    conf = (
+        "[service_providers]\n"
+        "service_provider = LOADBALANCER:Haproxy:a.b.C:default\n"
+        "# Uncomment for the Radware driver.\n"
+        "# service_provider = LOADBALANCER:Radware:a.b.D:default\n"
+        "service_provider = FIREWALL:iptables:a.f.G:default\n"
+    )
+    fw = rule(
+        "fw",
+        **{"from": "neutron.conf", "to": "fw.conf", "section": "service_providers"},
+        key="service_provider",
+        match="FIREWALL:*",
+        n=1,
+    )
+    out = _run({"neutron.conf": conf, "neutron_lbaas.conf": None, "fw.conf": None}, [lb_values(), fw])
+    # The Radware sample sat above the firewall line; once that moved, a second pass gives the sample to lb.
+    assert "# service_provider = LOADBALANCER:Radware" in (out.texts["neutron_lbaas.conf"] or "")
+    assert [m.what for m in out.moved] == [
+        "1 option line(s): service_provider",
+        "1 option line(s): service_provider",
+        "2 commented sample line(s)",
+    ]
