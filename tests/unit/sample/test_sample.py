@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from spinout import api
-from spinout.errors import UnsafeSourceError
+from spinout.errors import ToolError, UnsafeSourceError
 from spinout.progress import Finished, RecordingProgress, Started
 from spinout.sample import MIN_COMMITS, SampleInfo, build_sample
 
@@ -338,3 +338,9 @@ def test_every_merge_is_what_git_merge_makes(sample: SampleInfo) -> None:
         )
         assert proc.returncode == 0, (commit, proc.stdout)  # 1 would mean a conflict
         assert proc.stdout.split()[0] == tree, commit
+
+
+def test_missing_git_is_a_tool_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ToolError, match="git is not installed"):
+        build_sample(tmp_path / "s", commits=MIN_COMMITS)
