@@ -344,3 +344,25 @@ def test_missing_git_is_a_tool_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ToolError, match="git is not installed"):
         build_sample(tmp_path / "s", commits=MIN_COMMITS)
+
+
+_IMPORT_SCRIPT = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+"""
+
+
+def test_every_module_imports(sample: SampleInfo) -> None:
+    """The code is real: every module outside the tests (except the Python 2 one) imports with the repository on
+    the path."""
+    modules = []
+    for path in sorted(sample.repo.glob("acme/**/*.py")):
+        rel = path.relative_to(sample.repo).as_posix()
+        if rel == PY2_FILE or "/tests/" in rel:
+            continue
+        modules.append(rel[: -len(".py")].replace("/", ".").removesuffix(".__init__"))
+    assert "acme.agent.l3_agent" in modules and "acme.services.lb.plugin" in modules
+    env = {**os.environ, "PYTHONPATH": str(sample.repo)}
+    proc = subprocess.run([sys.executable, "-c", _IMPORT_SCRIPT, *modules], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
