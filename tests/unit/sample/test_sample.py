@@ -366,3 +366,24 @@ def test_every_module_imports(sample: SampleInfo) -> None:
     env = {**os.environ, "PYTHONPATH": str(sample.repo)}
     proc = subprocess.run([sys.executable, "-c", _IMPORT_SCRIPT, *modules], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_plan_fits_the_database_and_config(sample: SampleInfo) -> None:
+    """Every table is the core's or claimed by exactly one service; every config rule's section exists."""
+    plan = api.check_plan(sample.plan).plan
+    engine = sa.create_engine(sample.database_url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    claimed = [t for svc in plan.service for t in svc.tables]
+    assert len(claimed) == len(set(claimed))
+    assert set(claimed) <= tables
+    assert tables - set(claimed) == {"networks", "subnets", "ports", "routers", "agents"}
+    for svc in plan.service:
+        for rule in svc.config:
+            text = (sample.repo / rule.from_).read_text()
+            assert f"[{rule.section}]" in text.splitlines(), (svc.name, rule.section)
+            if rule.match is not None:
+                prefix = rule.match.rstrip("*")
+                assert f"{rule.key} = {prefix}" in text
