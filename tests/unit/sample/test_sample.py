@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from spinout import api
 from spinout.errors import ToolError, UnsafeSourceError
-from spinout.progress import Finished, RecordingProgress, Started
+from spinout.progress import Advanced, Finished, RecordingProgress, Started
 from spinout.sample import MIN_COMMITS, SampleInfo, build_sample
 
 PY2_FILE = "acme/services/vpn/device_drivers/cisco_csr_rest_client.py"
@@ -305,6 +305,10 @@ def test_reports_progress(tmp_path: Path) -> None:
     assert [e.task for e in progress.of(Started)] == ["sample", "sample-db"]
     assert [e.task for e in progress.of(Finished)] == ["sample", "sample-db"]
     assert any(str(info.plan) in n for n in progress.notes())
+    advanced = [e for e in progress.of(Advanced) if e.task == "sample"]
+    assert len(advanced) >= 10
+    assert advanced[-1].completed == info.history.commits
+    assert [e.completed for e in advanced] == sorted(e.completed for e in advanced)
 
 
 @pytest.mark.heavy
