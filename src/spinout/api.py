@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spinout.boundary import stage as boundary_stage
+from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
 from spinout.errors import PlanError, Problem, UnsafeSourceError
-from spinout.plan.load import load_plan_lenient
+from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import Plan
 from spinout.plan.validate import repo_problems
 from spinout.progress import NullProgress, Progress
@@ -46,3 +48,23 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     if problems:
         raise PlanError(problems, source=source)
     return view.resolve(plan.source.main_ref) or ""
+
+
+# --- boundary stage ---------------------------------------------------------------------------------------------
+
+
+def guard(plan_path: Path, repo: Path | None = None, progress: Progress | None = None) -> GuardResult:
+    """`spinout guard PLAN`: write the import-linter contract keeping the core from importing the services."""
+    return boundary_stage.guard(load_plan(plan_path), repo, progress or NullProgress())
+
+
+def guard_check(plan_path: Path, repo: Path | None = None, progress: Progress | None = None) -> GuardCheckResult:
+    """`spinout guard check PLAN`: run the contract on the monorepo (before the split) or the core (after)."""
+    return boundary_stage.guard_check(load_plan(plan_path), repo, progress or NullProgress())
+
+
+def coupling(
+    plan_path: Path, repo: Path | None = None, svg: Path | None = None, progress: Progress | None = None
+) -> CouplingResult:
+    """`spinout coupling PLAN`: where each service uses the core."""
+    return boundary_stage.coupling(load_plan(plan_path), repo, svg, progress or NullProgress())
