@@ -161,10 +161,12 @@ def resolve_allow(
     pairs: set[str] = set()
     modules = graph.modules
     for i, (importer, imported) in enumerate(plan.boundary.allowed_pairs()):
+        # the imported side may be written with the old name (before the split) or the new one (after it)
         targets = {imported}
         renamed = module_map.rename(imported)
         if renamed is not None:
             targets.add(renamed)
+        targets |= {old for old, (new, _) in module_map.moves.items() if new == imported}
         found: set[str] = set()
         sources = [m for m in modules if _within(m, importer) and not graph.is_module_squashed(m)]
         for source in sources:
