@@ -18,7 +18,7 @@ from spinout.boundary.configfile import write_contracts
 from spinout.boundary.contracts import build_boundary, check_boundary
 from spinout.boundary.coupling import compute_coupling, svg
 from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
-from spinout.boundary.tree import Tree, export_tree, load_tree, python_files, repo_file_list
+from spinout.boundary.tree import Tree, export_tree, load_tree, python_files, repo_file_list, scratch_dir
 from spinout.errors import UnsafeSourceError
 from spinout.plan.model import Plan
 from spinout.plan.modules import ModuleMap, build_module_map
@@ -41,7 +41,7 @@ def open_tree(plan: Plan, repo: Path | None, progress: Progress) -> Iterator[Loa
     """Yield the tree to analyse (see the module docstring); temporary exports are removed afterwards."""
     root = plan.core.package.split(".")[0]
     source_files = repo_file_list(plan.source_repo, plan.source.main_ref)
-    with tempfile.TemporaryDirectory(prefix="spinout-boundary-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="spinout-boundary-", dir=scratch_dir()) as tmp:
         core_target = plan.target_dir(plan.core.name)
         if repo is not None:
             where, label = repo.resolve(), str(repo)

@@ -115,6 +115,16 @@ def _build(root: Path, packages: Sequence[str], include_external: bool) -> grimp
         return grimp.build_graph(*packages, include_external_packages=include_external, cache_dir=None)
 
 
+def scratch_dir() -> str | None:
+    """Where temporary copies of a tree go: /dev/shm (RAM) on Linux unless TMPDIR says otherwise.
+
+    Creating a thousand small files on a disk-backed /tmp can take longer than everything else the check does.
+    """
+    if "TMPDIR" not in os.environ and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    return None
+
+
 def _copy_without(root: Path, files: Sequence[str], skip: set[str], dest: Path) -> None:
     for rel in files:
         if rel in skip:
@@ -136,29 +146,46 @@ def load_tree(root: Path, packages: Sequence[str], *, include_external: bool = T
     try:
         graph = _build(root, packages, include_external)
         return Tree(root, tuple(packages), graph, (), tuple(files))
-    except SourceSyntaxError:
-        pass
-    # Slow path, only for trees with unparsable files: find them all with Python's own parser, then build the
-    # graph from a copy without them. grimp's parser may still reject a file Python accepts; add it and retry.
+    except SourceSyntaxError as exc:
+        first = exc
+    # Slow path, only for trees with unparsable files: grimp stops at the first one, so build from a copy of the
+    # tree and delete each file grimp rejects from the copy until it goes through. Python's own parser words the
+    # report (grimp's message is terser).
     bad: dict[str, Unparsable] = {}
-    for rel in files:
-        problem = _parse_problem(root, rel)
-        if problem is not None:
-            bad[rel] = problem
-    for _attempt in range(len(files) + 1):
-        with tempfile.TemporaryDirectory(prefix="spinout-tree-") as tmp:
-            copy = Path(tmp)
-            _copy_without(root, files, set(bad), copy)
+    with tempfile.TemporaryDirectory(prefix="spinout-tree-", dir=scratch_dir()) as tmp:
+        copy = Path(tmp)
+        _copy_without(root, files, set(), copy)
+        error: SourceSyntaxError | None = first
+        for _attempt in range(len(files) + 1):
+            if error is not None:
+                rel = _relative(error.filename, (root, copy))
+                if rel is None or rel in bad:  # grimp misreports; avoid looping forever
+                    raise ToolError(f"grimp keeps failing on {error.filename}", hint="report this with the file")
+                bad[rel] = _parse_problem(root, rel) or Unparsable(rel, error.lineno, "syntax error")
+                (copy / rel).unlink()
             try:
                 graph = _build(copy, packages, include_external)
             except SourceSyntaxError as exc:
-                rel = Path(exc.filename).resolve().relative_to(copy.resolve()).as_posix()
-                if rel in bad:  # cannot happen unless grimp misreports; avoid looping forever
-                    raise ToolError(f"grimp keeps failing on {rel}", hint="report this with the file") from exc
-                bad[rel] = Unparsable(rel, exc.lineno, "syntax error")
+                error = exc
                 continue
-        return Tree(root, tuple(packages), graph, tuple(bad[k] for k in sorted(bad)), tuple(files))
+            return Tree(root, tuple(packages), graph, tuple(bad[k] for k in sorted(bad)), tuple(files))
     raise ToolError("could not build the import graph", hint="run with --debug and report the traceback")
+
+
+def _relative(filename: str, bases: Sequence[Path]) -> str | None:
+    path = Path(filename).resolve()
+    for base in bases:
+        try:
+            return path.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return None
+
+
+def _subtree(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Tree:
+    tree = repo[oid]
+    assert isinstance(tree, pygit2.Tree)
+    return tree
 
 
 def export_tree(repo_path: Path, ref: str, dest: Path, packages: Sequence[str]) -> list[str]:
@@ -177,17 +204,17 @@ def export_tree(repo_path: Path, ref: str, dest: Path, packages: Sequence[str]) 
     tops = set(packages)
 
     def walk(tree: pygit2.Tree, prefix: str) -> None:
+        # type_str comes from the tree entry: only subtrees and the blobs written are read from the object store
         for entry in tree:
             path = f"{prefix}{entry.name}"
-            obj = repo[entry.id]
-            if isinstance(obj, pygit2.Tree):
-                walk(obj, path + "/")
-            elif isinstance(obj, pygit2.Blob):
+            if entry.type_str == "tree":
+                walk(_subtree(repo, entry.id), path + "/")
+            elif entry.type_str == "blob":
                 all_paths.append(path)
                 if path.endswith(".py") and path.split("/", 1)[0] in tops:
                     target = dest / path
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(obj.data)
+                    target.write_bytes(repo[entry.id].read_raw())
 
     walk(commit.tree, "")
     return sorted(all_paths)
@@ -204,10 +231,9 @@ def repo_file_list(repo_path: Path, ref: str) -> list[str] | None:
 
     def walk(tree: pygit2.Tree, prefix: str) -> None:
         for entry in tree:
-            obj = repo[entry.id]
-            if isinstance(obj, pygit2.Tree):
-                walk(obj, f"{prefix}{entry.name}/")
-            elif isinstance(obj, pygit2.Blob):
+            if entry.type_str == "tree":
+                walk(_subtree(repo, entry.id), f"{prefix}{entry.name}/")
+            elif entry.type_str == "blob":
                 out.append(f"{prefix}{entry.name}")
 
     walk(commit.tree, "")
