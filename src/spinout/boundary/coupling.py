@@ -73,18 +73,49 @@ def references(source: str, module: str, is_package: bool) -> set[str]:
                 dotted = f"{base}.{alias.name}"
                 refs.add(dotted)
                 bound[alias.asname or alias.name] = dotted
-    # only outermost chains: `a.b.c` is one reference, not also `a.b`
-    inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and id(node) not in inner:
-            parts: list[str] = []
-            cur: ast.expr = node
-            while isinstance(cur, ast.Attribute):
-                parts.append(cur.attr)
-                cur = cur.value
-            if isinstance(cur, ast.Name) and cur.id in bound:
-                refs.add(".".join([bound[cur.id], *reversed(parts)]))
-    return refs
+    visitor = _Chains(bound)
+    visitor.visit(tree)
+    return refs | visitor.refs
+
+
+class _Chains(ast.NodeVisitor):
+    """Attribute chains `alias.a.b` rooted at a name bound by an import, skipping names a function rebinds
+    (a parameter called `context` is not the module `context` imported at the top)."""
+
+    def __init__(self, bound: Mapping[str, str]) -> None:
+        self.bound = bound
+        self.shadow: list[set[str]] = []
+        self.refs: set[str] = set()
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        a = node.args
+        local = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if x is not None}
+        imported: set[str] = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                local.add(sub.id)
+            elif isinstance(sub, ast.Import | ast.ImportFrom):
+                imported |= {al.asname or al.name.split(".")[0] for al in sub.names}
+        self.shadow.append(local - imported)
+        self.generic_visit(node)
+        self.shadow.pop()
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+    visit_Lambda = _function
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        parts: list[str] = []
+        cur: ast.expr = node
+        while isinstance(cur, ast.Attribute):
+            parts.append(cur.attr)
+            cur = cur.value
+        if isinstance(cur, ast.Name):
+            # only the outermost chain counts: `a.b.c` is one reference, not also `a.b`
+            if cur.id in self.bound and not any(cur.id in s for s in self.shadow):
+                self.refs.add(".".join([self.bound[cur.id], *reversed(parts)]))
+        else:
+            self.visit(cur)
 
 
 @dataclass

@@ -96,12 +96,15 @@ class GuardCheckResult:
     def lines(self) -> list[str]:
         out: list[str] = []
         for v in self.violations:
-            kind = "imports" if v.direct else "indirectly imports"
             first = v.hops[0]
             line = f":{first.lines[0]}" if first.lines else ""
-            out.append(f"{v.importer}{line} {kind} {v.imported}")
+            if v.direct:
+                text = f"  ({first.contents[0].strip()})" if first.contents else ""
+                out.append(f"{v.importer}{line} imports {v.imported}{text}")
+                continue
+            out.append(f"{v.importer}{line} indirectly imports {v.imported}")
             for hop in v.hops:
-                text = f"  {hop.contents[0].strip()}" if hop.contents else ""
+                text = f"  ({hop.contents[0].strip()})" if hop.contents else ""
                 out.append(f"    {hop}{text}")
         out += [f"warning: {w}" for w in self.boundary.warnings]
         out += _unparsable_lines(self.unparsable)

@@ -45,7 +45,10 @@ def test_planted_core_to_service_import_is_reported_with_its_line(tmp_path: Path
     assert _pairs(result) == {("acme.services.provider_configuration", "acme.services.lb.plugin", (3,))}
     hop = next(v for v in result.violations if v.direct).hops[0]
     assert hop.contents == ("from acme.services.lb import plugin",)
-    assert "acme.services.provider_configuration:3 imports acme.services.lb.plugin" in result.lines()
+    assert (
+        "acme.services.provider_configuration:3 imports acme.services.lb.plugin  (from acme.services.lb import plugin)"
+        in result.lines()
+    )
 
 
 @pytest.mark.parametrize("contract", CONTRACTS)

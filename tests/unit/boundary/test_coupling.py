@@ -91,6 +91,10 @@ def test_references_resolve_relative_imports_aliases_and_chains() -> None:
         "import acme.common\n"
         "x = dbapi.get_x().attr\n"
         "y = acme.common.utils.helper\n"
+        "from acme import context\n"
+        "def f(context, n=dbapi.DEFAULT):\n"
+        "    return context.session, dbapi.get_y()\n"
+        "g = lambda: context.get_admin_context()\n"
     )
     refs = references(source, "acme.services.lb.driver", is_package=False)
     assert refs == {
@@ -100,6 +104,10 @@ def test_references_resolve_relative_imports_aliases_and_chains() -> None:
         "acme.db.api.get_x",
         "acme.common",
         "acme.common.utils.helper",
+        "acme.context",  # the import; `context.session` in f is its parameter, not the module
+        "acme.db.api.DEFAULT",
+        "acme.db.api.get_y",
+        "acme.context.get_admin_context",
     }
 
 
