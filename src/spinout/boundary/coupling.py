@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spinout.boundary.tree import Tree
+from spinout.boundary.tree import Tree, Unparsable
 from spinout.plan.model import Plan
 from spinout.plan.modules import ModuleMap
 
@@ -156,21 +156,32 @@ def _split(dotted: str, core: set[str], moved: Mapping[str, str]) -> tuple[str, 
     return None
 
 
-def _module_refs(tree: Tree, modules: Iterable[str], skip: set[str]) -> dict[str, set[str]]:
+def _module_refs(tree: Tree, modules: Iterable[str], skip: set[str], failed: list[Unparsable]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for m in modules:
+    for m in sorted(modules):
         path = tree.source_of(m)
-        if path is None or path.relative_to(tree.root).as_posix() in skip:
+        if path is None:
             continue
+        rel = path.relative_to(tree.root).as_posix()
+        if rel in skip:
+            continue  # already reported by load_tree
         try:
             out[m] = references(path.read_text(encoding="utf-8", errors="replace"), m, path.name == "__init__.py")
-        except (SyntaxError, ValueError):
-            continue  # already reported by load_tree; left out like there
+        except SyntaxError as exc:  # grimp's parser took it, Python's does not: report it too
+            failed.append(Unparsable(rel, exc.lineno, exc.msg))
+        except ValueError as exc:
+            failed.append(Unparsable(rel, None, str(exc)))
     return out
 
 
-def compute_coupling(plan: Plan, tree: Tree, module_map: ModuleMap) -> list[ServiceCoupling]:
-    """The coupling of every service of the plan to the core, sorted by use (see the module docstring)."""
+def compute_coupling(
+    plan: Plan, tree: Tree, module_map: ModuleMap, failed: list[Unparsable] | None = None
+) -> list[ServiceCoupling]:
+    """The coupling of every service of the plan to the core, sorted by use (see the module docstring).
+
+    Files Python's parser rejects although grimp read them are appended to `failed` and left out of the names.
+    """
+    failed = failed if failed is not None else []
     internal = tree.internal_modules()
     owner: dict[str, str] = {}
     for m in internal:
@@ -179,8 +190,8 @@ def compute_coupling(plan: Plan, tree: Tree, module_map: ModuleMap) -> list[Serv
             owner[m] = moved[2]
     core = {m for m in internal if m not in owner}
     skip = {u.path for u in tree.unparsable}
-    svc_refs = _module_refs(tree, owner, skip)
-    core_refs = _module_refs(tree, core, skip)
+    svc_refs = _module_refs(tree, owner, skip, failed)
+    core_refs = _module_refs(tree, core, skip, failed)
     graph = tree.graph
 
     # which core module refers to which (module, name), for "only the services use it"

@@ -18,7 +18,7 @@ from spinout.boundary.configfile import write_contracts
 from spinout.boundary.contracts import build_boundary, check_boundary
 from spinout.boundary.coupling import compute_coupling, svg
 from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
-from spinout.boundary.tree import Tree, export_tree, load_tree, python_files, repo_file_list, scratch_dir
+from spinout.boundary.tree import Tree, Unparsable, export_tree, load_tree, python_files, repo_file_list, scratch_dir
 from spinout.errors import UnsafeSourceError
 from spinout.plan.model import Plan
 from spinout.plan.modules import ModuleMap, build_module_map
@@ -93,8 +93,11 @@ def guard_check(plan: Plan, repo: Path | None, progress: Progress) -> GuardCheck
 
 def coupling(plan: Plan, repo: Path | None, svg_path: Path | None, progress: Progress) -> CouplingResult:
     """The service → core coupling report; with `svg_path`, also a picture."""
+    failed: list[Unparsable] = []
     with open_tree(plan, repo, progress) as loaded:
-        couplings = tuple(compute_coupling(plan, loaded.tree, loaded.module_map))
+        couplings = tuple(compute_coupling(plan, loaded.tree, loaded.module_map, failed))
+    for u in failed:
+        progress.warn(f"left out of the names (does not parse): {u}")
     if svg_path is not None:
         svg_path.write_text(svg(couplings), encoding="utf-8")
-    return CouplingResult(loaded.label, couplings, loaded.tree.unparsable, svg_path)
+    return CouplingResult(loaded.label, couplings, (*loaded.tree.unparsable, *failed), svg_path)

@@ -66,14 +66,13 @@ class Tree:
 def python_files(root: Path, packages: Sequence[str]) -> list[str]:
     """Every .py file under the top-level package directories, relative to `root`, sorted."""
     out: list[str] = []
+    base = len(str(root)) + 1
     for package in packages:
-        top = root / package
-        for dirpath, dirnames, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in os.walk(root / package):
             # hidden directories and caches are never part of a package
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
-            for name in filenames:
-                if name.endswith(".py"):
-                    out.append(Path(dirpath, name).relative_to(root).as_posix())
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+            rel = dirpath[base:].replace(os.sep, "/")
+            out.extend(f"{rel}/{name}" for name in filenames if name.endswith(".py"))
     return sorted(out)
 
 
