@@ -255,6 +255,8 @@ def build_boundary(plan: Plan, graph: grimp.ImportGraph, module_map: ModuleMap) 
                 },
             )
         )
+    if not contracts:
+        warnings.append("nothing to protect: no moved module is in the tree and every service package is inside it")
     return Boundary(root, tuple(internal), tuple(external), tuple(ignore), tuple(contracts), tuple(warnings))
 
 

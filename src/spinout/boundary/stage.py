@@ -3,7 +3,8 @@
 Which tree: a work tree given with `--repo`; else the core's split target (`plan.target_dir(core.name)`, after the
 split; a bare one is exported); else the source's main branch exported to a temporary directory (before the split:
 what would break). The module map always comes from the source's main branch when it can be read — after the
-split the moved files are gone from the core — and from the tree's own files otherwise.
+split the moved files are gone from the core — and from the tree's own files otherwise. The coupling report always
+looks at the monorepo (the services' code is not in the core).
 """
 
 from __future__ import annotations
@@ -37,17 +38,21 @@ def _is_work_tree(path: Path) -> bool:
 
 
 @contextmanager
-def open_tree(plan: Plan, repo: Path | None, progress: Progress) -> Iterator[Loaded]:
-    """Yield the tree to analyse (see the module docstring); temporary exports are removed afterwards."""
+def open_tree(plan: Plan, repo: Path | None, progress: Progress, *, after_split: bool = True) -> Iterator[Loaded]:
+    """Yield the tree to analyse (see the module docstring); temporary exports are removed afterwards.
+
+    `after_split=False` skips the core's split target: the coupling report needs the services' code, which only
+    the monorepo has.
+    """
     root = plan.core.package.split(".")[0]
     source_files = repo_file_list(plan.source_repo, plan.source.main_ref)
     with tempfile.TemporaryDirectory(prefix="spinout-boundary-", dir=scratch_dir()) as tmp:
         core_target = plan.target_dir(plan.core.name)
         if repo is not None:
             where, label = repo.resolve(), str(repo)
-        elif core_target.exists() and _is_work_tree(core_target):
+        elif after_split and core_target.exists() and _is_work_tree(core_target):
             where, label = core_target, f"{core_target} (the core after the split)"
-        elif core_target.exists():
+        elif after_split and core_target.exists():
             where, label = Path(tmp), f"{core_target} at HEAD (the core after the split)"
             export_tree(core_target, "HEAD", where, [root])
         else:
@@ -94,7 +99,7 @@ def guard_check(plan: Plan, repo: Path | None, progress: Progress) -> GuardCheck
 def coupling(plan: Plan, repo: Path | None, svg_path: Path | None, progress: Progress) -> CouplingResult:
     """The service → core coupling report; with `svg_path`, also a picture."""
     failed: list[Unparsable] = []
-    with open_tree(plan, repo, progress) as loaded:
+    with open_tree(plan, repo, progress, after_split=False) as loaded:
         couplings = tuple(compute_coupling(plan, loaded.tree, loaded.module_map, failed))
     for u in failed:
         progress.warn(f"left out of the names (does not parse): {u}")

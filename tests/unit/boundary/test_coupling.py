@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.repobuilder import RepoBuilder
 from tests.unit.boundary import monorepo
 
 from spinout import api
@@ -117,3 +119,18 @@ def test_private_by_convention() -> None:
     assert is_private("acme.tests.unit.base")
     assert not is_private("acme.db.api.get_x")
     assert not is_private("acme.db.__init__")
+
+
+def test_coupling_reads_the_monorepo_even_after_the_split(
+    tmp_path: Path, repo_builder: Callable[..., RepoBuilder]
+) -> None:
+    repo_builder("source").commit("initial", {**monorepo.FILES, **CHANGES})
+    plan, _ = monorepo.make(tmp_path)
+    monorepo.write_tree(tmp_path / "spinout-out" / "acme", {"acme/__init__.py": ""})  # the core, split off
+    result = api.coupling(plan)
+    assert "before the split" in result.tree
+    assert [row["module"] for row in result.to_json()["services"][0]["core_modules"]] == [
+        "acme.db.api",
+        "acme.services.provider_configuration",
+        "acme.tests.base",
+    ]
