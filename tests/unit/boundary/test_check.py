@@ -184,3 +184,13 @@ def test_guard_refuses_to_write_into_the_source_repository(
         api.guard(plan, tmp_path / "source")
     with pytest.raises(UnsafeSourceError):
         api.guard(plan)  # no split target yet
+
+
+def test_a_bare_core_target_is_read_at_its_head(tmp_path: Path, repo_builder: Callable[..., RepoBuilder]) -> None:
+    _commit_monorepo(repo_builder("source"), {})
+    plan, _ = monorepo.make(tmp_path, allow="")
+    core = RepoBuilder(tmp_path / "spinout-out" / "acme", bare=True)
+    core.commit("core", {"acme/__init__.py": "", "acme/agent/__init__.py": "", "acme/agent/x.py": "\nimport acme_fw\n"})
+    result = api.guard_check(plan)
+    assert "at HEAD" in result.tree
+    assert _pairs(result) == {("acme.agent.x", "acme_fw", (2,))}
