@@ -26,6 +26,8 @@ from grimp.exceptions import SourceSyntaxError
 
 from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
 
+SCAN_AFTER = 3  # unparsable files found one grimp build at a time before parsing every file instead
+
 
 @dataclass(frozen=True)
 class Unparsable:
@@ -148,8 +150,9 @@ def load_tree(root: Path, packages: Sequence[str], *, include_external: bool = T
     except SourceSyntaxError as exc:
         first = exc
     # Slow path, only for trees with unparsable files: grimp stops at the first one, so build from a copy of the
-    # tree and delete each file grimp rejects from the copy until it goes through. Python's own parser words the
-    # report (grimp's message is terser).
+    # tree and delete each file grimp rejects from the copy until it goes through. One build per bad file is the
+    # cheapest way for a tree with a few; past SCAN_AFTER of them, Python's parser finds the rest in one pass over
+    # the files (much slower than a build, but bounded). Python's own parser also words the report.
     bad: dict[str, Unparsable] = {}
     with tempfile.TemporaryDirectory(prefix="spinout-tree-", dir=scratch_dir()) as tmp:
         copy = Path(tmp)
@@ -162,6 +165,12 @@ def load_tree(root: Path, packages: Sequence[str], *, include_external: bool = T
                     raise ToolError(f"grimp keeps failing on {error.filename}", hint="report this with the file")
                 bad[rel] = _parse_problem(root, rel) or Unparsable(rel, error.lineno, "syntax error")
                 (copy / rel).unlink()
+                if len(bad) == SCAN_AFTER:
+                    for other in files:
+                        problem = None if other in bad else _parse_problem(root, other)
+                        if problem is not None:
+                            bad[other] = problem
+                            (copy / other).unlink()
             try:
                 graph = _build(copy, packages, include_external)
             except SourceSyntaxError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -194,3 +194,24 @@ def test_a_bare_core_target_is_read_at_its_head(tmp_path: Path, repo_builder: Ca
     result = api.guard_check(plan)
     assert "at HEAD" in result.tree
     assert _pairs(result) == {("acme.agent.x", "acme_fw", (2,))}
+
+
+def test_many_unparsable_files_cost_a_bounded_number_of_graph_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spinout.boundary import tree as tree_module
+
+    builds: list[Path] = []
+    real = tree_module._build
+
+    def counting(root: Path, packages: Sequence[str], include_external: bool) -> object:
+        builds.append(root)
+        return real(root, packages, include_external)
+
+    monkeypatch.setattr(tree_module, "_build", counting)
+    legacy = {f"acme/legacy/m{i}.py": "print 'py2'\n" for i in range(12)}
+    plan, tree = monorepo.make(tmp_path, {**PLANTED, "acme/legacy/__init__.py": "", **legacy})
+    result = api.guard_check(plan, tree)
+    assert sorted(u.path for u in result.unparsable) == sorted(legacy)
+    assert _pairs(result) == {("acme.services.provider_configuration", "acme.services.lb.plugin", (3,))}
+    assert len(builds) <= tree_module.SCAN_AFTER + 1
