@@ -35,7 +35,7 @@ from typing import Any
 import grimp
 
 from spinout.errors import PlanError, Problem, ToolError
-from spinout.plan.model import Plan
+from spinout.plan.model import Plan, is_dotted_identifier, path_covers
 from spinout.plan.modules import ModuleMap
 
 CONTRACT_ID = "spinout-boundary"
@@ -149,6 +149,24 @@ def _is_protected(module: str, graph: grimp.ImportGraph, internal: Sequence[str]
     return module in external and graph.is_module_squashed(module)
 
 
+def renamed_by_plan(plan: Plan, dotted: str) -> set[str]:
+    """The new names the services' path renames give `dotted` (as a package or a module), from the plan alone.
+
+    The module map needs the moved files; in the core after the split, without the monorepo at hand, they are gone.
+    """
+    out: set[str] = set()
+    base = dotted.replace(".", "/")
+    for svc in plan.service:
+        for path in (base + "/", base + ".py"):
+            moves = any(path_covers(p, path) for p in svc.paths) and not any(path_covers(p, path) for p in svc.shared)
+            if moves:
+                new = svc.renamed(path)
+                new = new[: -len(".py")] if new.endswith(".py") else new.rstrip("/")
+                if new and is_dotted_identifier(new.replace("/", ".")):
+                    out.add(new.replace("/", "."))
+    return out
+
+
 def resolve_allow(
     plan: Plan, graph: grimp.ImportGraph, module_map: ModuleMap, internal: Sequence[str], external: Sequence[str]
 ) -> list[str]:
@@ -167,6 +185,7 @@ def resolve_allow(
         if renamed is not None:
             targets.add(renamed)
         targets |= {old for old, (new, _) in module_map.moves.items() if new == imported}
+        targets |= renamed_by_plan(plan, imported)
         found: set[str] = set()
         sources = [m for m in modules if _within(m, importer) and not graph.is_module_squashed(m)]
         for source in sources:

@@ -12,7 +12,7 @@ from tests.fixtures.repobuilder import RepoBuilder
 from tests.unit.boundary import monorepo
 
 from spinout import api
-from spinout.boundary.contracts import build_boundary, check_boundary
+from spinout.boundary.contracts import build_boundary, check_boundary, renamed_by_plan
 from spinout.boundary.results import GuardCheckResult
 from spinout.boundary.tree import load_tree
 from spinout.errors import PlanError, UnsafeSourceError
@@ -215,3 +215,23 @@ def test_many_unparsable_files_cost_a_bounded_number_of_graph_builds(
     assert sorted(u.path for u in result.unparsable) == sorted(legacy)
     assert _pairs(result) == {("acme.services.provider_configuration", "acme.services.lb.plugin", (3,))}
     assert len(builds) <= 4  # the first build, two retries, then one after parsing every file
+
+
+def test_after_the_split_without_the_monorepo_at_hand(tmp_path: Path) -> None:
+    # the core's CI: no source repository, no shims; the allow entry (old name) still finds its import by the
+    # plan's renames
+    plan, _ = monorepo.make(tmp_path)
+    core = {k: v for k, v in monorepo.FILES.items() if not k.startswith(("acme/services/lb/", "acme/services/fw/"))}
+    core["acme/agent/l3.py"] = "import os\nfrom acme_fw.agents import l3_fw\n"
+    tree = monorepo.write_tree(tmp_path / "core", core)
+    assert api.guard_check(plan, tree).exit_code == 0
+    monorepo.write_tree(tree, {"acme/agent/main.py": "from acme.agent import l3\nimport acme_lb.services.lb.plugin\n"})
+    assert _pairs(api.guard_check(plan, tree)) == {("acme.agent.main", "acme_lb", (2,))}
+
+
+def test_renamed_by_plan(tmp_path: Path) -> None:
+    plan = load_plan(monorepo.make(tmp_path)[0])
+    assert renamed_by_plan(plan, "acme.services.fw.agents") == {"acme_fw.agents"}
+    assert renamed_by_plan(plan, "acme.services.lb.plugin") == {"acme_lb.services.lb.plugin"}
+    assert renamed_by_plan(plan, "acme.services") == set()  # shared, stays
+    assert renamed_by_plan(plan, "acme.db") == set()
