@@ -13,7 +13,7 @@ from configupdater import ConfigUpdater
 from tests.unit.boundary import monorepo
 
 from spinout import api
-from spinout.errors import UnsafeSourceError
+from spinout.errors import SpinoutError, UnsafeSourceError
 
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 PLANTED = {"acme/services/provider_configuration.py": "PROVIDERS = []\n\nfrom acme.services.lb import plugin\n"}
@@ -175,3 +175,13 @@ def test_core_config_for_another_package_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeSourceError, match="not acme"):
         api.guard(plan, tree)
     assert (tree / ".importlinter").read_text() == original
+
+
+def test_a_pyproject_spinout_cannot_edit_safely_is_left_untouched(tmp_path: Path) -> None:
+    plan, tree = monorepo.make(tmp_path)
+    # an inline table cannot be extended by [[tool.importlinter.contracts]]: refuse rather than break the file
+    original = '[tool]\nimportlinter = { root_packages = ["acme"], include_external_packages = true }\n'
+    (tree / "pyproject.toml").write_text(original)
+    with pytest.raises(SpinoutError):
+        api.guard(plan, tree)
+    assert (tree / "pyproject.toml").read_text() == original
