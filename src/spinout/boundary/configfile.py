@@ -204,7 +204,10 @@ def _verify_ini(old: str, new: str, boundary: Boundary) -> None:
     updater.read_string(new)
     ids = [n[len(_SECTION) :] for n in updater.sections() if _is_our_section(n)]
     if before != after or ids != [c.id for c in boundary.contracts]:
-        raise ToolError("editing the import-linter configuration would change more than spinout's contracts")
+        raise ToolError(
+            "editing the import-linter configuration would change more than spinout's contracts; nothing was written",
+            hint="report this with the file; meanwhile choose another file with [boundary] config",
+        )
 
 
 # --- TOML (pyproject.toml) -----------------------------------------------------------------------------------
@@ -346,14 +349,20 @@ def _verify_toml(old_doc: dict[str, Any], new: str, boundary: Boundary) -> None:
     try:
         new_doc = tomllib.loads(new)
     except tomllib.TOMLDecodeError as exc:
-        raise ToolError(f"editing pyproject.toml would break it ({exc}); nothing was written") from None
+        raise ToolError(
+            f"editing pyproject.toml would break it ({exc}); nothing was written",
+            hint='write the import-linter settings as a [tool.importlinter] table, or set [boundary] config = ".importlinter"',
+        ) from None
     had_session = "importlinter" in old_doc.get("tool", {})
     before = _strip_ours(old_doc, drop_roots=not had_session)
     after = _strip_ours(new_doc, drop_roots=not had_session)
     contracts = new_doc.get("tool", {}).get("importlinter", {}).get("contracts", [])
     ids = [str(c.get("id")) for c in contracts if _ours(str(c.get("id")))]
     if before != after or ids != [c.id for c in boundary.contracts]:
-        raise ToolError("editing pyproject.toml would change more than spinout's contracts; nothing was written")
+        raise ToolError(
+            "editing pyproject.toml would change more than spinout's contracts; nothing was written",
+            hint='set [boundary] config = ".importlinter" to keep spinout out of pyproject.toml',
+        )
 
 
 def write_contracts(repo: Path, boundary: Boundary, choice: str = "auto") -> Written:
