@@ -351,7 +351,8 @@ def _verify_toml(old_doc: dict[str, Any], new: str, boundary: Boundary) -> None:
     except tomllib.TOMLDecodeError as exc:
         raise ToolError(
             f"editing pyproject.toml would break it ({exc}); nothing was written",
-            hint='write the import-linter settings as a [tool.importlinter] table, or set [boundary] config = ".importlinter"',
+            hint="write the import-linter settings as a [tool.importlinter] table, "
+            'or set [boundary] config = ".importlinter"',
         ) from None
     had_session = "importlinter" in old_doc.get("tool", {})
     before = _strip_ours(old_doc, drop_roots=not had_session)
