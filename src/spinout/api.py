@@ -64,8 +64,24 @@ def _demo_plan_check(info: SampleInfo, progress: Progress) -> list[str]:
 
 # The stages the demo runs on the sample, in order; a stage adds itself here with one line and one function
 # returning the lines that tell what it produced and where.
+def _demo_boundary(info: SampleInfo, progress: Progress) -> list[str]:
+    # before the split: what would break, and how the services use the core (findings do not fail the demo)
+    plan = load_plan(info.plan)
+    check = boundary_stage.guard_check(plan, None, progress)
+    coupling = boundary_stage.coupling(plan, None, None, progress)
+    lines = [line for line in check.lines() if not line.startswith("    ")]  # chains: see guard check
+    for svc in coupling.services:
+        private = sum(1 for row in svc.modules for n in row["names"] if n["private"])
+        lines.append(
+            f"coupling {svc.service}: {len(svc.modules)} core modules, {svc.names_count()} names, {private} private"
+        )
+    lines.append(f"details: spinout guard check {info.plan}; spinout coupling {info.plan} --svg coupling.svg")
+    return lines
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
+    ("boundary", _demo_boundary),
 ]
 
 
