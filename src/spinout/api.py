@@ -10,13 +10,15 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from spinout.boundary import stage as boundary_stage
+from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.inifiles import apply as inifiles_apply
 from spinout.inifiles.apply import ConfSplitResult, Writer
 from spinout.inifiles.files import atomic_write
 from spinout.inifiles.split import Rename, ServiceRule
 from spinout.inifiles.upgrade import Step, StepRun, UpgradeResult, fingerprint, run_upgrade
-from spinout.plan.load import load_plan_lenient
+from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
 from spinout.plan.validate import repo_problems
@@ -72,8 +74,24 @@ def _demo_conf_split(info: SampleInfo, progress: Progress) -> list[str]:
     return conf_split(info.plan, info.config_dir, progress=progress).lines()
 
 
+def _demo_boundary(info: SampleInfo, progress: Progress) -> list[str]:
+    # before the split: what would break, and how the services use the core (findings do not fail the demo)
+    plan = load_plan(info.plan)
+    check = boundary_stage.guard_check(plan, None, progress)
+    coupling = boundary_stage.coupling(plan, None, None, progress)
+    lines = [line for line in check.lines() if not line.startswith("    ")]  # chains: see guard check
+    for svc in coupling.services:
+        private = sum(1 for row in svc.modules for n in row["names"] if n["private"])
+        lines.append(
+            f"coupling {svc.service}: {len(svc.modules)} core modules, {svc.names_count()} names, {private} private"
+        )
+    lines.append(f"details: spinout guard check {info.plan}; spinout coupling {info.plan} --svg coupling.svg")
+    return lines
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
+    ("boundary", _demo_boundary),
     ("conf split", _demo_conf_split),
 ]
 
@@ -215,3 +233,23 @@ def upgrade(
         "--config-file, or use --config-dir)",
     ]
     return run_upgrade(config_dir, steps, digest, dry_run=dry_run, progress=progress, after=after)
+
+
+# --- boundary stage ---------------------------------------------------------------------------------------------
+
+
+def guard(plan_path: Path, repo: Path | None = None, progress: Progress | None = None) -> GuardResult:
+    """`spinout guard PLAN`: write the import-linter contract keeping the core from importing the services."""
+    return boundary_stage.guard(load_plan(plan_path), repo, progress or NullProgress())
+
+
+def guard_check(plan_path: Path, repo: Path | None = None, progress: Progress | None = None) -> GuardCheckResult:
+    """`spinout guard check PLAN`: run the contract on the monorepo (before the split) or the core (after)."""
+    return boundary_stage.guard_check(load_plan(plan_path), repo, progress or NullProgress())
+
+
+def coupling(
+    plan_path: Path, repo: Path | None = None, svg: Path | None = None, progress: Progress | None = None
+) -> CouplingResult:
+    """`spinout coupling PLAN`: where each service uses the core."""
+    return boundary_stage.coupling(load_plan(plan_path), repo, svg, progress or NullProgress())

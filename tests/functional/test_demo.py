@@ -34,7 +34,7 @@ def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", str(tmp_path / "d"), "--commits", "60", "--rows", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["command"] == "demo"
-    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "conf split", "done"]
+    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "boundary", "conf split", "done"]
     assert Path(data["plan"]).is_file() and Path(data["database"]).is_file()
 
 

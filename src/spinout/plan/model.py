@@ -282,6 +282,9 @@ class Boundary(_Model):
 
     allow: list[AllowEntry] = Field(default_factory=list)
     contract: Literal["protected", "forbidden"] = "protected"
+    config: Literal["auto", ".importlinter", "setup.cfg", "pyproject.toml"] = Field(
+        default="auto", description="the core's file `spinout guard` writes the contract into; auto: the one in use"
+    )
 
     def allowed_pairs(self) -> list[tuple[str, str]]:
         out = []
