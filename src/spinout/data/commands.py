@@ -58,7 +58,7 @@ def engine(url: str) -> Iterator[sa.Engine]:
 
 
 def _analyse(plan: Plan, core: sa.Engine) -> tuple[sa.MetaData, DataPlan]:
-    md = load_metadata(core, plan.database.metadata)
+    md = load_metadata(core, plan.database.metadata, [plan.source_repo])
     return md, classify(md, plan)
 
 

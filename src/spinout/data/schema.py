@@ -10,8 +10,10 @@ schema a service's own database gets; `load_metadata` and `mask_url` are the sma
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -210,14 +212,17 @@ def sorted_tables(metadata: sa.MetaData, names: Iterable[str]) -> list[str]:
     return [t.name for t in ordered if t.name in wanted]
 
 
-def load_metadata(engine: sa.Engine, models: str | None, tables: Iterable[str] | None = None) -> sa.MetaData:
+def load_metadata(engine: sa.Engine, models: str | None, search_path: Iterable[Path] = ()) -> sa.MetaData:
     """The source schema: the models' MetaData when the plan names one ('module:attr'), else reflected.
 
-    Reflection is lossy on SQLite (an enum becomes VARCHAR), so the models are preferred. Bookkeeping tables of
-    alembic and spinout are never part of the schema.
+    Reflection is lossy on SQLite (an enum becomes VARCHAR), so the models are preferred. They are imported with
+    `search_path` (the source repository's working tree) in front of sys.path, since the models live in the
+    monorepo. Bookkeeping tables of alembic and spinout are never part of the schema.
     """
     if models:
         module_name, _, attr = models.partition(":")
+        added = [str(p) for p in search_path if p.is_dir() and str(p) not in sys.path]
+        sys.path[:0] = added
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -225,6 +230,9 @@ def load_metadata(engine: sa.Engine, models: str | None, tables: Iterable[str] |
                 f"cannot import {module_name!r} named by database.metadata: {exc}",
                 hint="install the monorepo's package into this environment or remove database.metadata",
             ) from None
+        finally:
+            for entry in added:
+                sys.path.remove(entry)
         value: object = module
         for part in attr.split("."):
             value = getattr(value, part, None)
