@@ -302,3 +302,9 @@ def db_strip(
     """Apply the core's strip revision, only when every moved table has a verified copy (or `force`)."""
     plan = load_plan(plan_path)
     return data_commands.db_strip(plan, db_url, service_urls, migrations_dir, force, progress or NullProgress())
+
+
+def db_upgrade_steps(plan_path: Path, db_url: str, service_urls: dict[str, str], workdir: Path) -> dict[str, StepRun]:
+    """The data steps for `upgrade(..., data_steps=...)`: migrations (written into `workdir` and applied), copy,
+    verify, strip. A step whose result has a non-zero exit code (a mismatch) fails and blocks the next ones."""
+    return data_commands.upgrade_steps(load_plan(plan_path), db_url, service_urls, workdir)

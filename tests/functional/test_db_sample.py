@@ -15,6 +15,7 @@ from tests.fixtures.datahelpers import sibling_database, snapshot, table_names
 from tests.functional.test_db_migrations import _alembic
 
 from spinout import api
+from spinout.plan.load import load_plan
 from spinout.sample import build_sample
 
 
@@ -58,3 +59,36 @@ def test_sample_database_is_split_copied_verified_and_stripped(db_url: str, tmp_
     with engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_deployer_upgrade_runs_the_data_steps(db_url: str, tmp_path: Path) -> None:
+    """`spinout upgrade` with the data steps wired: config split, migrations, copy, verify, strip; rerun is a no-op."""
+    info = build_sample(tmp_path / "sample")
+    core = info.database_url
+    before = snapshot(core)
+    services = ["acme-lb", "acme-fw", "acme-vpn"]
+    with (
+        sibling_database(db_url, tmp_path, "s0") as s0,
+        sibling_database(db_url, tmp_path, "s1") as s1,
+        sibling_database(db_url, tmp_path, "s2") as s2,
+    ):
+        urls = dict(zip(services, (s0, s1, s2), strict=True))
+        steps = api.db_upgrade_steps(info.plan, core, urls, tmp_path / "work")
+        result = api.upgrade(info.plan, info.config_dir, core, urls, data_steps=steps)
+        assert result.exit_code == 0, result.lines()
+        assert [(s.name, s.status) for s in result.steps] == [
+            ("config", "done"),
+            ("db-migrations", "done"),
+            ("db-copy", "done"),
+            ("db-verify", "done"),
+            ("db-strip", "done"),
+        ]
+        moved = {t for svc in load_plan(info.plan).service for t in svc.tables}
+        assert table_names(core) == (set(before) - moved) | {"alembic_version_acme_strip"}
+        copied = {}
+        for url in urls.values():
+            copied.update(snapshot(url, sorted(moved & table_names(url))))
+        assert {t: len(rows) for t, rows in copied.items()} == {t: len(before[t]) for t in moved}
+        again = api.upgrade(info.plan, info.config_dir, core, urls, data_steps=steps)
+        assert again.exit_code == 0 and {s.status for s in again.steps} == {"done"}

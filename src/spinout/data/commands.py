@@ -6,7 +6,7 @@ transfer / reconcile, and returns a result object. Passwords never appear in a m
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -442,3 +442,55 @@ def _upgrade(env_dir: Path, core: sa.Engine) -> str:
     except (CommandError, sa.exc.SQLAlchemyError) as exc:
         raise ToolError(f"applying the strip revision failed: {scrub(str(exc), [core.url])}") from None
     return ",".join(heads)
+
+
+# -- the deployer's upgrade (`spinout upgrade`): the data steps -----------------------------------------------------
+
+
+def apply_service_migrations(
+    plan: Plan, core_url: str, given: Mapping[str, str], migrations_dir: Path, progress: Progress
+) -> list[str]:
+    """`alembic upgrade heads` of every service environment written by `db migrations` into `migrations_dir`: on the
+    service's own database (separate mode; it creates the tables) or on the core database (shared mode; it stamps
+    the empty base revision into alembic_version_<service>)."""
+    lines = []
+    with engine(core_url) as core:
+        _, dp = _analyse(plan, core)
+        require_clean(dp)
+        urls = service_urls(plan, dp, core_url, given) if plan.database.mode == "separate" else {}
+    for svc in plan.service:
+        env_dir = migrations_dir / svc.name
+        if not (env_dir / "env.py").is_file():
+            continue
+        url = urls.get(svc.name, core_url) if plan.database.mode == "separate" else core_url
+        if plan.database.mode == "separate" and svc.name not in urls:
+            continue
+        progress.note(f"{svc.name}: alembic upgrade on {mask_url(url)}")
+        with engine(url) as target:
+            revision = _upgrade(env_dir, target)
+        lines.append(f"{svc.name}: {mask_url(url)} at revision {revision}")
+    return lines
+
+
+def upgrade_steps(
+    plan: Plan, core_url: str, given: Mapping[str, str], workdir: Path
+) -> dict[str, Callable[[Progress], list[str] | Any]]:
+    """The data steps of `spinout upgrade`, by name (db-migrations, db-copy, db-verify, db-strip). The generated
+    alembic environments go into `workdir` and stay there: the strip step applies the core's revision from it."""
+    shared = plan.database.mode == "shared"
+
+    def migrations(progress: Progress) -> list[str]:
+        written = db_migrations(plan, core_url, workdir, None, progress)
+        return [*written.lines(), *apply_service_migrations(plan, core_url, given, workdir, progress)]
+
+    def strip(progress: Progress) -> list[str] | StripResult:
+        if shared:
+            return ["shared mode: the service tables stay in the core database; nothing to strip"]
+        return db_strip(plan, core_url, given, workdir, False, progress)
+
+    return {
+        "db-migrations": migrations,
+        "db-copy": lambda progress: db_copy(plan, core_url, given, progress),
+        "db-verify": lambda progress: db_verify(plan, core_url, given, progress),
+        "db-strip": strip,
+    }
