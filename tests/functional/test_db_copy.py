@@ -209,3 +209,25 @@ def test_cli_runs_the_whole_data_stage(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0 and sorted(stripped["dropped"]) == sorted(FW)  # type: ignore[arg-type]
     code, bad = cli("db", "copy", plan, "--db-url", core, "--service-db-url", "nonsense")
     assert code == 2 and "NAME=URL" in json.dumps(bad)
+
+
+@pytest.mark.parametrize("pass_through", [True, False])
+def test_zero_key_stays_zero_on_mariadb(mariadb_url: str, tmp_path: Path, pass_through: bool) -> None:
+    """MariaDB turns a 0 written into an AUTO_INCREMENT key into the next value unless told not to."""
+    md = sa.MetaData()
+    table = sa.Table("items", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.String(5)))
+    engine = sa.create_engine(mariadb_url)
+    md.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')"))
+        conn.execute(table.insert(), [{"id": 0, "v": "zero"}, {"id": 1, "v": "one"}])
+    engine.dispose()
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        '[source]\nrepo = "."\n[core]\nname = "c"\npackage = "c"\n'
+        '[[service]]\nname = "s"\npackage = "s"\npaths = ["s/"]\ntables = ["items"]\n'
+        f"[database]\npass_through = {str(pass_through).lower()}\n"
+    )
+    with sibling_database(mariadb_url, tmp_path, "s") as target:
+        api.db_copy(plan, mariadb_url, {"s": target})
+        assert snapshot(target, ["items"]) == {"items": [(0, "zero"), (1, "one")]}

@@ -325,12 +325,26 @@ def _write_batch(
             tconn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
             _copy_rows(tconn, dst, columns, batch)
         else:
+            _keep_zero_keys(tconn)
             tconn.execute(dst.insert(), [dict(zip(columns, row, strict=True)) for row in batch])
     except Exception as exc:
         if not _is_db_error(exc):
             raise
         tconn.rollback()
         raise _rejected(target, dst, columns, pk, batch, exc) from None
+
+
+_NO_AUTO_VALUE_ON_ZERO = sa.text(
+    "SET SESSION sql_mode = IF(FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@SESSION.sql_mode), @@SESSION.sql_mode, "
+    "CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO'))"
+)
+
+
+def _keep_zero_keys(tconn: sa.Connection) -> None:
+    """MySQL/MariaDB replace a 0 written into an AUTO_INCREMENT column by the next sequence value, which would
+    silently change a copied key; mysqldump sets the same mode for the same reason."""
+    if tconn.dialect.name == "mysql":
+        tconn.execute(_NO_AUTO_VALUE_ON_ZERO)
 
 
 def _is_db_error(exc: Exception) -> bool:
@@ -364,6 +378,7 @@ def _rejected(
     reason = str(getattr(exc, "orig", None) or exc)
     with target.connect() as conn:
         conn.begin()
+        _keep_zero_keys(conn)
         for row in batch:
             try:
                 conn.execute(dst.insert(), [dict(zip(columns, row, strict=True))])
@@ -462,5 +477,6 @@ def _mysql_insert_select(
     t_cols = [sa.Column(c, sa.Integer) for c in columns]  # types unused: the statement binds only key values
     t_table = sa.Table(dst.name, sa.MetaData(), *t_cols, schema=target.url.database)
     query = sa.select(*(s_table.c[c] for c in columns)).where(_bounded(s_table, pk, last, high))
+    _keep_zero_keys(tconn)
     result = tconn.execute(sa.insert(t_table).from_select(columns, query.order_by(*(s_table.c[c] for c in pk))))
     return int(result.rowcount)
