@@ -90,10 +90,15 @@ def _demo_boundary(info: SampleInfo, progress: Progress) -> list[str]:
     return lines
 
 
+def _demo_data(info: SampleInfo, progress: Progress) -> list[str]:
+    return data_commands.demo(load_plan(info.plan), info.database_url, info.root, progress)
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
     ("boundary", _demo_boundary),
     ("conf split", _demo_conf_split),
+    ("data", _demo_data),
 ]
 
 

@@ -494,3 +494,34 @@ def upgrade_steps(
         "db-verify": lambda progress: db_verify(plan, core_url, given, progress),
         "db-strip": strip,
     }
+
+
+def demo(plan: Plan, core_url: str, root: Path, progress: Progress) -> list[str]:
+    """The data stage on the sample, for `spinout demo`: SQLite service databases under `root/service-dbs/`,
+    alembic environments under `root/migrations/`, then migrations, copy, verify and strip, as `spinout upgrade`
+    runs them. Returns the summary lines."""
+    dbs = root / "service-dbs"
+    dbs.mkdir(exist_ok=True)
+    # URL.create escapes '#', '?' and '%' in the path instead of reading them as URL syntax
+    urls = {
+        s.name: sa.URL.create("sqlite", database=str(dbs / f"{s.name}.db")).render_as_string()
+        for s in plan.service
+        if s.tables
+    }
+    out = root / "migrations"
+    lines: list[str] = []
+    for name, run in upgrade_steps(plan, core_url, urls, out).items():
+        result = run(progress)
+        if isinstance(result, list):
+            continue  # migrations: summarized below
+        if result.exit_code:
+            return [*lines, f"{name} failed:", *result.lines()]
+        if isinstance(result, CopyResult):
+            rows = sum(t.rows for t in result.tables)
+            lines.append(f"copied {rows} rows of {len(result.tables)} tables into {dbs}/<service>.db")
+        elif isinstance(result, VerifyResult):
+            lines.append(f"verified {len(result.checks)} tables: row counts and checksums equal")
+        elif isinstance(result, StripResult):
+            lines.append(f"stripped {len(result.dropped)} tables from the core database (revision {result.revision})")
+    lines.insert(0, f"alembic environments in {out} (one per service, and the core's strip revision)")
+    return lines

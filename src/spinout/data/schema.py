@@ -223,6 +223,7 @@ def load_metadata(engine: sa.Engine, models: str | None, search_path: Iterable[P
         module_name, _, attr = models.partition(":")
         added = [str(p) for p in search_path if p.is_dir() and str(p) not in sys.path]
         sys.path[:0] = added
+        loaded = set(sys.modules)
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -233,6 +234,12 @@ def load_metadata(engine: sa.Engine, models: str | None, search_path: Iterable[P
         finally:
             for entry in added:
                 sys.path.remove(entry)
+            # Forget the modules imported from the source tree (the MetaData object outlives them): a later import
+            # of the same package, from another tree or by another stage's analysis, must not get these.
+            for name in set(sys.modules) - loaded:
+                origin = getattr(sys.modules[name], "__file__", None) or ""
+                if any(origin.startswith(entry + "/") for entry in added):
+                    del sys.modules[name]
         value: object = module
         for part in attr.split("."):
             value = getattr(value, part, None)
