@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from tests.fixtures import neutron_db
-from tests.fixtures.datahelpers import sibling_database, snapshot, table_names, write_plan
+from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names, write_plan
 
 from spinout import api
 from spinout.errors import UnsafeSourceError
@@ -63,18 +63,6 @@ def describe(
         engine.dispose()
 
 
-def _alembic(directory: Path, url: str, action: str, revision: str) -> None:
-    cfg = Config(str(directory / "alembic.ini"))
-    cfg.set_main_option("script_location", str(directory))
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            getattr(command, action)(cfg, revision)
-    finally:
-        engine.dispose()
-
-
 def _generated_files_are_clean(out: Path) -> None:
     files = sorted(out.rglob("*.py"))
     assert files
@@ -109,7 +97,7 @@ def test_service_and_strip_revisions_round_trip(db_url: str, tmp_path: Path, sou
     for svc, tables in (("neutron-lbaas", LB), ("neutron-fwaas", FW)):
         expected = describe(db_url, tables, drop_fks_to=frozenset(core_tables))
         with sibling_database(db_url, tmp_path, svc) as target:
-            _alembic(out / svc, target, "upgrade", "head")
+            alembic_run(out / svc, target, "upgrade", "head")
             former = frozenset(
                 (fk.parent.table.name, fk.parent.name)
                 for name in tables
@@ -119,19 +107,19 @@ def test_service_and_strip_revisions_round_trip(db_url: str, tmp_path: Path, sou
             first = describe(target, tables, former_fks=former)
             assert first == expected, svc
             assert f"alembic_version_{svc.replace('-', '_')}" in table_names(target)
-            _alembic(out / svc, target, "downgrade", "base")
+            alembic_run(out / svc, target, "downgrade", "base")
             assert table_names(target) & set(tables) == set()
-            _alembic(out / svc, target, "upgrade", "head")
+            alembic_run(out / svc, target, "upgrade", "head")
             assert describe(target, tables, former_fks=former) == first
 
     # the core's strip revision: drop, then restore the schema exactly, then drop again
     original = describe(db_url, LB + FW + core_tables)
-    _alembic(out / "neutron", db_url, "upgrade", "head")
+    alembic_run(out / "neutron", db_url, "upgrade", "head")
     assert table_names(db_url) & set(LB + FW) == set()
     assert describe(db_url, core_tables) == {t: original[t] for t in core_tables}
-    _alembic(out / "neutron", db_url, "downgrade", "base")
+    alembic_run(out / "neutron", db_url, "downgrade", "base")
     assert describe(db_url, LB + FW + core_tables) == original
-    _alembic(out / "neutron", db_url, "upgrade", "head")
+    alembic_run(out / "neutron", db_url, "upgrade", "head")
     assert table_names(db_url) & set(LB + FW) == set()
 
 
@@ -142,7 +130,7 @@ def test_shared_mode_writes_empty_base_revisions(sqlite_url: str, tmp_path: Path
     result = api.db_migrations(plan, sqlite_url, out)
     assert {w.name for w in result.written} == {"neutron-lbaas", "neutron-fwaas"}  # no strip revision
     before = describe(sqlite_url, LB + FW)
-    _alembic(out / "neutron-lbaas", sqlite_url, "upgrade", "head")
+    alembic_run(out / "neutron-lbaas", sqlite_url, "upgrade", "head")
     assert describe(sqlite_url, LB + FW) == before
     engine = sa.create_engine(sqlite_url)
     with engine.connect() as conn:

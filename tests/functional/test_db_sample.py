@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.fixtures.datahelpers import sibling_database, snapshot, table_names
-from tests.functional.test_db_migrations import _alembic
+from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names
 
 from spinout import api
 from spinout.plan.load import load_plan
@@ -43,7 +42,7 @@ def test_sample_database_is_split_copied_verified_and_stripped(db_url: str, tmp_
     ):
         urls = dict(zip(services, (s0, s1, s2), strict=True))
         for name, url in urls.items():
-            _alembic(out / name, url, "upgrade", "head")
+            alembic_run(out / name, url, "upgrade", "head")
         copied = api.db_copy(info.plan, core, urls)
         assert {t.table: t.rows for t in copied.tables} == {t: info.table_rows[t] for t in moved}
         verified = api.db_verify(info.plan, core, urls)

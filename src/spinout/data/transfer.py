@@ -1,7 +1,8 @@
 """The copy of a service's tables from the core database into the service's own database, resumable at any instant.
 
 Tables go in foreign-key order. Rows are read in primary-key order with keyset pagination (`WHERE key > last
-ORDER BY key LIMIT n`) and written in batches (executemany / insertmanyvalues; `COPY FROM STDIN` on PostgreSQL).
+ORDER BY key LIMIT n`) and written in batches (executemany / insertmanyvalues; `COPY FROM STDIN` on PostgreSQL;
+between two databases of one MariaDB/MySQL server, one server-side `INSERT ... SELECT` per batch).
 After each batch the table's checkpoint — the last key written and the running row count — is stored in the
 target's `spinout_copy_state` table *in the same transaction as the batch*, so a crash at any instant leaves either
 the batch and its checkpoint or neither: a rerun resumes exactly after the last committed key, without loss or
