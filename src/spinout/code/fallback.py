@@ -184,9 +184,9 @@ def _from_import(
         if new_full is None:
             dest.append(None)
             continue
-        parent, _dot, last = new_full.rpartition(".")
+        parent, _dot, tail = new_full.rpartition(".")
         local = alias or name
-        dest.append((parent, last, None if local == last else local))
+        dest.append((parent, tail, None if local == tail else local))
     if all(d is None for d in dest):
         return j
     parents = {d[0] for d in dest if d is not None}
