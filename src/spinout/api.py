@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spinout.code.stage import RewriteResult, run_rewrite
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.plan.load import load_plan_lenient
 from spinout.plan.model import Plan
@@ -46,3 +47,9 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     if problems:
         raise PlanError(problems, source=source)
     return view.resolve(plan.source.main_ref) or ""
+
+
+def rewrite(plan_path: Path, *, dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+    """`spinout rewrite`: one commit per split target (the service's split commit, the core's compat commit)."""
+    plan = load_checked_plan(plan_path)
+    return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())

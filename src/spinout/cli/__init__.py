@@ -97,7 +97,7 @@ def run(call: Callable[[Progress], Result]) -> None:
         result = call(progress)
     finally:
         sink.close()
-    print_result(result, as_json=_settings().json, console=Console())
+    print_result(result, as_json=_settings().json, console=Console(soft_wrap=True))
     if result.exit_code:
         raise SystemExit(result.exit_code)
 
@@ -140,7 +140,7 @@ def plan_check(plan: Path) -> None:
 
 
 # Stage commands live in their own modules under spinout.cli; importing one adds its commands to `cli`.
-STAGE_MODULES: tuple[str, ...] = ()
+STAGE_MODULES: tuple[str, ...] = ("code",)
 
 
 def _register_stages() -> None:
