@@ -172,7 +172,7 @@ def build(root: Path, *, source: dict[str, str] | None = None, bare: bool = Fals
         rb = RepoBuilder(plan.target_dir(name), bare=bare)
         rb.commit("split", tree)
         if not bare:
-            rb.repo.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE)
+            rb.repo.checkout_head(strategy=pygit2.enums.CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
     return plan_path
 
 

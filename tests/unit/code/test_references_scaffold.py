@@ -77,7 +77,9 @@ SETUP_CFG = d("""\
 
 
 def test_read_entry_points_from_setup_cfg_and_pyproject() -> None:
-    pyproject = b'[project]\nname = "x"\n[project.scripts]\nrun = "a.b:main"\n[project.entry-points."g.h"]\ne = "c.d:E"\n'
+    pyproject = (
+        b'[project]\nname = "x"\n[project.scripts]\nrun = "a.b:main"\n[project.entry-points."g.h"]\ne = "c.d:E"\n'
+    )
     eps = read_entry_points({"setup.cfg": SETUP_CFG.encode(), "pyproject.toml": pyproject})
     assert eps == [
         EntryPoint("acme.plugins", "core", "acme.core:Core"),
@@ -123,7 +125,10 @@ def test_pyproject_service_and_core_requires_services() -> None:
     assert data["project"]["scripts"] == {"lb-agent": "acme_lb.services.lb.plugin:main"}
     assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["acme_lb", "acme_lb.*"]
 
-    core_pyproject = b'[project]\nname = "acme"\ndependencies = [\n    "six",\n]\n[project.scripts]\nlb-agent = "acme.services.lb.plugin:main"\n'
+    core_pyproject = (
+        b'[project]\nname = "acme"\ndependencies = [\n    "six",\n]\n'
+        b'[project.scripts]\nlb-agent = "acme.services.lb.plugin:main"\n'
+    )
     core_out = core_packaging(core, [SERVICE], {"pyproject.toml": core_pyproject}, eps, RENAMED)
     new = tomllib.loads(core_out["pyproject.toml"].decode())
     assert new["project"]["dependencies"] == ["acme-lb", "six"]
@@ -146,7 +151,9 @@ def test_core_setup_cfg_aliases_and_requirements() -> None:
             acme-server = acme.server:main
         """)
     )
-    no_alias = core.model_copy(update={"compat": Compat(entry_point_aliases=False), "dependency": "services-require-core"})
+    no_alias = core.model_copy(
+        update={"compat": Compat(entry_point_aliases=False), "dependency": "services-require-core"}
+    )
     out = core_packaging(no_alias, [SERVICE], files, read_entry_points(files), RENAMED)
     assert "acme.services.lb.plugin.Plugin =" not in out["setup.cfg"].decode()
     assert "requirements.txt" not in out
@@ -170,7 +177,7 @@ def test_shim_reexports_and_warns(tmp_path: object) -> None:
         assert "old.mod moved to spinout_test_new_mod" in str(caught[0].message)
         assert namespace["Thing"] is new.Thing  # type: ignore[attr-defined]
         assert namespace["_private"] == 1
-        new.Late = 2  # type: ignore[attr-defined]
+        new.Late = 2
         getattr_ = namespace["__getattr__"]
         assert callable(getattr_) and getattr_("Late") == 2
     finally:
