@@ -95,7 +95,7 @@ def rewrite_python_files(
         result.set(path, data, after)
         result.rewrites.extend(rewrites)
         if parsed:
-            result.findings.extend(check_file(path, data, after))
+            result.findings.extend(check_file(path, data, after, lambda s: renamer.sub_text(s)[0]))
 
 
 def rewrite_service(

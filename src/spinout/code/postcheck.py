@@ -9,6 +9,7 @@ skipped: there is nothing to compare against. A file that compiled before and do
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,19 +57,23 @@ def _flakes(data: bytes, path: str) -> _Collector:
     return collector
 
 
-def _key(message: Any) -> tuple[str, str]:
-    return type(message).__name__, str(message.message_args[0])
+def _key(message: Any, rename: Callable[[str], str] = str) -> tuple[str, str]:
+    return type(message).__name__, rename(str(message.message_args[0]))
 
 
-def check_file(path: str, before: bytes, after: bytes) -> list[Finding]:
-    """New undefined-name / unused-import messages in `after` compared with `before`."""
+def check_file(path: str, before: bytes, after: bytes, rename: Callable[[str], str] = str) -> list[Finding]:
+    """New undefined-name / unused-import messages in `after` compared with `before`.
+
+    `rename` maps a name in a message about `before` to its spelling after the rewrite, so that an import that was
+    already unused and only got its module renamed is not reported as new.
+    """
     old = _flakes(before, path)
     if old.broken is not None:
         return []
     new = _flakes(after, path)
     if new.broken is not None:
         return [Finding(path, 0, f"no longer compiles after the rewrite: {new.broken}")]
-    budget = Counter(_key(m) for m in old.messages if isinstance(m, _WATCHED))
+    budget = Counter(_key(m, rename) for m in old.messages if isinstance(m, _WATCHED))
     findings: list[Finding] = []
     for m in new.messages:
         if not isinstance(m, _WATCHED):

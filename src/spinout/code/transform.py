@@ -24,11 +24,10 @@ treated as that package. Monorepo code rarely does this; pyflakes' post-check ca
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from spinout.plan.modules import ModuleMap
 
@@ -91,6 +90,9 @@ class Renamer:
         if self._from_b is not None and self._from_b.search(data):
             return True
         return moved_file and re.search(rb"\bfrom\s+\.", data) is not None
+
+    def mentions(self, text: str) -> bool:
+        return self._names is not None and self._names.search(text) is not None
 
     def sub_text(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """Rewrite moved dotted names in free text on dotted-name boundaries; return the text and (old, new) pairs."""
@@ -184,12 +186,45 @@ class _Chain:
 class _Scanner(cst.CSTVisitor):
     """Pass 1: bindings made by imports and attribute chains rooted at names, in old coordinates."""
 
-    def __init__(self, ctx: FileContext) -> None:
+    def __init__(self, ctx: FileContext, renamer: Renamer) -> None:
         self.ctx = ctx
+        self.renamer = renamer
         self.bindings: list[_Binding] = []
         self.chains: list[_Chain] = []
         self.bare: set[str] = set()
         self._lines: list[cst.SimpleStatementLine] = []
+        # Nodes the transform pass must enter (ids): ancestors of anything it may change. It skips the rest,
+        # which makes it cheap: most of a file is method bodies that mention no moved name.
+        self.interesting: set[int] = set()
+        self._parent: dict[int, cst.CSTNode] = {}
+        self._stack: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self._parent[id(node)] = self._stack[-1]
+        self._stack.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        super().on_leave(original_node)
+        self._stack.pop()
+
+    def mark(self, node: cst.CSTNode) -> None:
+        """The transform pass must reach `node`: mark it and its ancestors."""
+        current: cst.CSTNode | None = node
+        while current is not None and id(current) not in self.interesting:
+            self.interesting.add(id(current))
+            current = self._parent.get(id(current))
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> bool:
+        if self.renamer.mentions(node.value):
+            self.mark(node)
+        return False
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> bool:
+        if self.renamer.mentions(node.value):
+            self.mark(node)
+        return False
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         self._lines.append(node)
@@ -202,6 +237,7 @@ class _Scanner(cst.CSTVisitor):
         return self._lines[-1] if self._lines else None
 
     def visit_Import(self, node: cst.Import) -> bool:
+        self.mark(node)
         for alias in node.names:
             full = dotted_of(alias.name)
             if full is None:
@@ -214,6 +250,7 @@ class _Scanner(cst.CSTVisitor):
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self.mark(node)
         module = from_module(node, self.ctx.old_module, self.ctx.is_package)
         if module is None or isinstance(node.names, cst.ImportStar):
             return False
@@ -260,10 +297,11 @@ class _Plan:
     extra_after: dict[int, list[str]] = field(default_factory=dict)  # id(line) → modules to `import`
     extra_kind: dict[str, str] = field(default_factory=dict)  # module → kind
     orphans: list[str] = field(default_factory=list)
+    interesting: set[int] = field(default_factory=set)  # ids of nodes the transform pass enters
 
 
 def _decide(scan: _Scanner, renamer: Renamer) -> _Plan:
-    plan = _Plan()
+    plan = _Plan(interesting=scan.interesting)
     env: dict[str, _Binding] = {}
     for b in scan.bindings:
         env.setdefault(b.name, b)
@@ -292,6 +330,8 @@ def _decide(scan: _Scanner, renamer: Renamer) -> _Plan:
             continue
         node = chain.nodes[k]
         plan.chain_new[id(node)] = (".".join(chain.parts[: k + 1]), new_prefix)
+        scan.mark(chain.nodes[-1])
+        scan.interesting.update(id(n) for n in chain.nodes[k:])
         needed.append((new_prefix, b))
 
     provided: set[str] = set()
@@ -348,40 +388,48 @@ def _import_line(module: str) -> cst.SimpleStatementLine:
 class _Transformer(cst.CSTTransformer):
     """Pass 2: apply the plan, rewrite imports and strings, record every change."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, ctx: FileContext, renamer: Renamer, plan: _Plan) -> None:
+    def __init__(self, ctx: FileContext, renamer: Renamer, plan: _Plan, top: dict[int, int]) -> None:
         super().__init__()
         self.ctx = ctx
         self.renamer = renamer
         self.plan = plan
-        self.rewrites: list[Rewrite] = []
+        # (top-level statement index, text to look for, rewrite): lines are found afterwards (see _locate), which
+        # costs one codegen instead of libcst's PositionProvider (a third of the whole run in profiles).
+        self.records: list[tuple[int, str, Rewrite]] = []
         self._pending: list[list[cst.SimpleStatementLine]] = []
-        self._line_no: list[int] = []
+        self._top_of = top
+        self._top = -1
 
     # -- bookkeeping ---------------------------------------------------------------------------------------------
-    def _line_of(self, node: cst.CSTNode) -> int:
-        try:
-            return int(self.get_metadata(PositionProvider, node).start.line)
-        except KeyError:
-            return self._line_no[-1] if self._line_no else 0
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if id(node) not in self.plan.interesting:
+            return False
+        top = self._top_of.get(id(node))
+        if top is not None:
+            self._top = top
+        return super().on_visit(node)
 
-    def _record(self, node: cst.CSTNode, old: str, new: str, kind: str) -> None:
-        self.rewrites.append(Rewrite(self.ctx.path, self._line_of(node), old, new, kind))
+    def on_leave(
+        self, original_node: cst.CSTNodeT, updated_node: cst.CSTNodeT
+    ) -> cst.CSTNodeT | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNodeT]:
+        if id(original_node) not in self.plan.interesting:
+            return updated_node
+        return super().on_leave(original_node, updated_node)
+
+    def _record(self, needle: str, old: str, new: str, kind: str) -> None:
+        self.records.append((self._top, needle, Rewrite(self.ctx.path, 0, old, new, kind)))
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         self._pending.append([])
-        self._line_no.append(self._line_of(node))
         return True
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         extra = self._pending.pop()
-        line = self._line_no.pop()
         for module in self.plan.extra_after.get(id(original_node), []):
             extra.append(_import_line(module))
-            self.rewrites.append(Rewrite(self.ctx.path, line, "", f"import {module}", self.plan.extra_kind[module]))
+            self._record("", "", f"import {module}", self.plan.extra_kind[module])
         if not updated_node.body:
             if not extra:
                 return cst.RemoveFromParent()
@@ -405,13 +453,13 @@ class _Transformer(cst.CSTTransformer):
         changed = False
         for alias in original_node.names:
             if id(alias) in self.plan.remove_alias:
-                self._record(alias, f"import {dotted_of(alias.name)}", "", KIND_REMOVED)
+                self._record(dotted_of(alias.name) or "", f"import {dotted_of(alias.name)}", "", KIND_REMOVED)
                 changed = True
                 continue
             full = dotted_of(alias.name)
             new = self.renamer.rename(full) if full else None
             if full is not None and new is not None:
-                self._record(alias, full, new, KIND_IMPORT)
+                self._record(full, full, new, KIND_IMPORT)
                 alias = alias.with_changes(name=dotted_expr(new))
                 changed = True
             names.append(alias)
@@ -439,7 +487,7 @@ class _Transformer(cst.CSTTransformer):
             expected = self.renamer.rename(old_mod) or old_mod
             if expected == new_here:
                 return updated_node
-            self._record(original_node, f"from {written} import *", f"from {expected} import *", KIND_FROM)
+            self._record(written, f"from {written} import *", f"from {expected} import *", KIND_FROM)
             return updated_node.with_changes(module=dotted_expr(expected), relative=[])
 
         # Per alias: None keeps it in this statement; else (destination module, imported name, local name).
@@ -447,7 +495,7 @@ class _Transformer(cst.CSTTransformer):
         removed = 0
         for alias in original_node.names:
             if id(alias) in self.plan.remove_alias:
-                self._record(alias, f"from {written} import {dotted_of(alias.name)}", "", KIND_REMOVED)
+                self._record(written, f"from {written} import {dotted_of(alias.name)}", "", KIND_REMOVED)
                 removed += 1
                 continue
             name = dotted_of(alias.name) or ""
@@ -482,7 +530,7 @@ class _Transformer(cst.CSTTransformer):
             (module, members) = next(iter(groups.items()))
             aliases = [_alias_to(a, name, local) for a, name, local in members]
             aliases[-1] = aliases[-1].with_changes(comma=original_node.names[-1].comma)
-            self._record(original_node, _describe(written, members), _describe(module, members, new=True), kind)
+            self._record(written, _describe(written, members), _describe(module, members, new=True), kind)
             return updated_node.with_changes(module=dotted_expr(module), relative=[], names=aliases)
         if kept or len(groups) > 1:
             kind = KIND_SPLIT
@@ -495,7 +543,7 @@ class _Transformer(cst.CSTTransformer):
             ]
             stmt = cst.ImportFrom(module=dotted_expr(module), names=new_aliases)
             self._pending[-1].append(cst.SimpleStatementLine(body=[stmt]))
-            self._record(original_node, _describe(written, members), _describe(module, members, new=True), kind)
+            self._record(written, _describe(written, members), _describe(module, members, new=True), kind)
         if not kept:
             return cst.RemoveFromParent()
         names = original_node.names
@@ -507,7 +555,7 @@ class _Transformer(cst.CSTTransformer):
         hit = self.plan.chain_new.get(id(original_node))
         if hit is None:
             return updated_node
-        self._record(original_node, hit[0], hit[1], KIND_ATTRIBUTE)
+        self._record(hit[0], hit[0], hit[1], KIND_ATTRIBUTE)
         return dotted_expr(hit[1])
 
     def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.SimpleString:
@@ -515,7 +563,7 @@ class _Transformer(cst.CSTTransformer):
         if not changes:
             return updated_node
         for old, new in changes:
-            self._record(original_node, old, new, KIND_STRING)
+            self._record(old, old, new, KIND_STRING)
         return updated_node.with_changes(value=value)
 
     def leave_FormattedStringText(
@@ -525,7 +573,7 @@ class _Transformer(cst.CSTTransformer):
         if not changes:
             return updated_node
         for old, new in changes:
-            self._record(original_node, old, new, KIND_STRING)
+            self._record(old, old, new, KIND_STRING)
         return updated_node.with_changes(value=value)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
@@ -540,7 +588,8 @@ class _Transformer(cst.CSTTransformer):
                 at = i + 1
         for module in self.plan.orphans:
             body.insert(at, _import_line(module))
-            self.rewrites.append(Rewrite(self.ctx.path, 0, "", f"import {module}", self.plan.extra_kind[module]))
+            added = Rewrite(self.ctx.path, 0, "", f"import {module}", self.plan.extra_kind[module])
+            self.records.append((-1, "", added))
             at += 1
         return updated_node.with_changes(body=body)
 
@@ -576,12 +625,41 @@ class PythonOutcome:
 def rewrite_module(data: bytes, ctx: FileContext, renamer: Renamer) -> PythonOutcome:
     """Rewrite one parsed file. Raises `libcst.ParserSyntaxError` when libcst cannot parse it (Python 2)."""
     module = cst.parse_module(data)
-    scan = _Scanner(ctx)
+    scan = _Scanner(ctx, renamer)
     module.visit(scan)
+    scan.interesting.add(id(module))
     plan = _decide(scan, renamer)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    transformer = _Transformer(ctx, renamer, plan)
-    new_module = wrapper.visit(transformer)
-    if not transformer.rewrites:
+    transformer = _Transformer(ctx, renamer, plan, {id(stmt): i for i, stmt in enumerate(module.body)})
+    new_module = module.visit(transformer)
+    if not transformer.records:
         return PythonOutcome(data, ())
-    return PythonOutcome(new_module.bytes, tuple(transformer.rewrites))
+    return PythonOutcome(new_module.bytes, tuple(_locate(module, transformer.records)))
+
+
+def _locate(module: cst.Module, records: list[tuple[int, str, Rewrite]]) -> list[Rewrite]:
+    """Give each record its line: the top-level statement's first line (from codegen of the statements before it),
+    plus the newlines before the first occurrence of its text at or after the previous record's in that statement."""
+    last = max(top for top, _, _ in records)
+    line = 1 + len(module.header)  # each header EmptyLine (comment or blank) is one line
+    starts: list[int] = []
+    codes: list[str] = []
+    for stmt in module.body[: last + 1]:
+        code = module.code_for_node(stmt)
+        starts.append(line)
+        codes.append(code)
+        line += code.count("\n")
+    cursor: dict[int, int] = {}
+    out: list[Rewrite] = []
+    for top, needle, rewrite in records:
+        if top < 0:
+            out.append(rewrite)
+            continue
+        code, at = codes[top], cursor.get(top, 0)
+        pos = code.find(needle, at) if needle else -1
+        if pos < 0 and needle:
+            pos = code.find(needle)
+        if pos < 0:
+            pos = at
+        cursor[top] = pos
+        out.append(replace(rewrite, line=starts[top] + code.count("\n", 0, pos)))
+    return out

@@ -101,3 +101,12 @@ def test_postcheck_tolerates_preexisting_messages_and_py2() -> None:
 def test_postcheck_flags_broken_syntax() -> None:
     findings = check_file("e.py", b"import os\nos\n", b"import os\nos(\n")
     assert len(findings) == 1 and "no longer compiles" in findings[0].message
+
+
+def test_postcheck_renamed_but_already_unused_import_is_not_new() -> None:
+    before = b"from acme.services.lb import plugin\n"
+    after = b"from acme_lb.services.lb import plugin\n"
+    assert [f.message for f in check_file("f.py", before, after)] == [
+        "'acme_lb.services.lb.plugin' imported but unused"
+    ]
+    assert check_file("f.py", before, after, lambda s: RENAMER.sub_text(s)[0]) == []
