@@ -109,12 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     n = sum(1 for p in tree if p.endswith(".py"))
     size = sum(len(v) for v in tree.values()) / 1e6
 
-    t0 = time.perf_counter()
+    # Wall time is what the target is about; CPU time (process_time) is printed too because this machine is shared
+    # and wall time swings with the load of other processes.
+    t0, c0 = time.perf_counter(), time.process_time()
     result = TreeRewrite("bench", "service")
     rewrite_python_files(tree, {}, Renamer(modules), result, NullProgress())
-    t_rewrite = time.perf_counter() - t0
+    t_rewrite, c_rewrite = time.perf_counter() - t0, time.process_time() - c0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     failed = 0
     for path, data in tree.items():
         if not path.endswith(".py"):
@@ -124,16 +126,17 @@ def main(argv: list[str] | None = None) -> int:
             assert regenerated == data  # libcst round-trips byte for byte
         except cst.ParserSyntaxError:
             failed += 1
-    t_anchor = time.perf_counter() - t0
+    t_anchor, c_anchor = time.perf_counter() - t0, time.process_time() - c0
 
     print(f"tree: {n} Python files, {size:.1f} MB, {len(modules)} moved modules")
     print(
-        f"spinout rewrite: {t_rewrite:.2f} s, {n / t_rewrite:,.0f} files/s "
+        f"spinout rewrite: {t_rewrite:.2f} s ({c_rewrite:.2f} s CPU), {n / t_rewrite:,.0f} files/s "
         f"({result.parsed} parsed after the pre-filter, {len(result.changes)} changed, "
         f"{len(result.rewrites)} rewrites, {len(result.fallback)} by the fallback, {len(result.findings)} findings)"
     )
     print(
-        f"libcst parse+codegen of every file (anchor): {t_anchor:.2f} s, {n / t_anchor:,.0f} files/s "
+        f"libcst parse+codegen of every file (anchor): {t_anchor:.2f} s ({c_anchor:.2f} s CPU), "
+        f"{n / t_anchor:,.0f} files/s "
         f"({failed} unparseable)"
     )
     verdict = "met" if t_rewrite <= 5 else "MISSED"

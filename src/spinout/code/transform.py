@@ -67,14 +67,25 @@ class Renamer:
     def __init__(self, modules: ModuleMap) -> None:
         self.modules = modules
         names = list(modules.moves)
-        parents = sorted({n.rsplit(".", 1)[0] for n in names if "." in n})
         # A dotted-name boundary: not preceded by a word character or a dot, not followed by a word character
         # (a following dot or colon is fine: `a.b.c.Foo`, `a.b.c:Foo`).
         self._names = re.compile(r"(?<![\w.])(?:" + _alternation(names) + r")(?!\w)") if names else None
         self._names_b = re.compile(self._names.pattern.encode()) if self._names else None
-        self._from_b = (
-            re.compile((r"\bfrom\s+(?:" + _alternation(parents) + r")\s+import\b").encode()) if parents else None
-        )
+        # Literal gates: a file without any moved name's first two components cannot match `_names`; checking
+        # them with bytes.find first saves most of the regex time on a large tree.
+        self._gates = sorted({".".join(n.split(".")[:2]).encode() for n in names})
+        # `from P import ..., C, ...` where P.C is on the way to a moved module (a parent or any ancestor package):
+        # `from acme import services` followed by `services.lb.x` must be parsed too.
+        children: dict[str, set[str]] = {}
+        for n in names:
+            parts = n.split(".")
+            for i in range(1, len(parts)):
+                children.setdefault(".".join(parts[:i]), set()).add(parts[i])
+        alternatives = [
+            re.escape(p) + r"\s+import\s+\(?[\w\s,\\]*?\b(?:" + _alternation(sorted(cs)) + r")\b"
+            for p, cs in sorted(children.items())
+        ]
+        self._from_b = re.compile((r"\bfrom\s+(?:" + "|".join(alternatives) + ")").encode()) if alternatives else None
 
     def rename(self, dotted: str) -> str | None:
         return self.modules.rename(dotted)
@@ -82,10 +93,15 @@ class Renamer:
     def wants(self, data: bytes, *, moved_file: bool) -> bool:
         """The cheap pre-filter: does this file mention a moved name at all?
 
-        Full names (`acme.services.lb.plugin`, also in strings), `from <parent of a moved module> import`, and, in
-        a file whose own module name changed, any relative import (it may no longer resolve).
+        Full names (`acme.services.lb.plugin`, also in strings), `from <ancestor package> import <next part>`
+        on the way to a moved module, and, in a file whose own module name changed, any relative import (it may
+        no longer resolve).
         """
-        if self._names_b is not None and self._names_b.search(data):
+        if (
+            self._names_b is not None
+            and any(data.find(g) >= 0 for g in self._gates)
+            and self._names_b.search(data) is not None
+        ):
             return True
         if self._from_b is not None and self._from_b.search(data):
             return True

@@ -320,6 +320,8 @@ def test_nested_import_in_function_and_alias_list() -> None:
 def test_prefilter_skips_files_without_moved_names() -> None:
     assert not RENAMER.wants(b"import acme.services.provider_configuration\n", moved_file=False)
     assert RENAMER.wants(b"from acme.services import lb\n", moved_file=False)
+    assert RENAMER.wants(b"from acme import (core,\n   services as s)\n", moved_file=False)
+    assert not RENAMER.wants(b"from acme import core\nfrom acme.services import service_base\n", moved_file=False)
     assert RENAMER.wants(b"x = 'acme.services.lb.plugin'\n", moved_file=False)
     assert not RENAMER.wants(b"from . import x\n", moved_file=False)
     assert RENAMER.wants(b"from . import x\n", moved_file=True)
