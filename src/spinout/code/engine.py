@@ -8,6 +8,7 @@ core: the compat commit (shims at old import paths, entry-point aliases, require
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import libcst as cst
 from spinout.code.compat import module_path, shim_source
 from spinout.code.fallback import rewrite_fallback
 from spinout.code.postcheck import Finding, check_file
-from spinout.code.references import PathRenamer, is_reference_file, rewrite_reference
+from spinout.code.references import DEFAULT_REFERENCE_GLOBS, PathRenamer, is_reference_file, rewrite_reference
 from spinout.code.scaffold import EntryPoint, core_packaging, service_packaging
 from spinout.code.transform import FileContext, Renamer, Rewrite, rewrite_module
 from spinout.plan.model import Plan, Service, path_covers
@@ -112,11 +113,15 @@ def rewrite_service(
     renamer = Renamer(modules)
     result = TreeRewrite(service.name, "service")
     origin = old_paths(service, source_files)
+    excluded = [p for p in files if any(fnmatch.fnmatchcase(p, g) for g in plan.code.exclude)]
+    if excluded:
+        files = {p: v for p, v in files.items() if p not in excluded}
     rewrite_python_files(files, origin, renamer, result, progress)
 
+    globs = DEFAULT_REFERENCE_GLOBS if plan.code.references is None else tuple(plan.code.references)
     paths = PathRenamer.for_tree(service.renamed, files)
     for path in sorted(files):
-        if path.endswith(".py") or not is_reference_file(path):
+        if path.endswith(".py") or not is_reference_file(path, globs):
             continue
         data = result.changes.get(path, files[path]) or b""
         after, rewrites = rewrite_reference(path, data, renamer, paths, (plan.core.name, service.name))

@@ -154,12 +154,12 @@ PLAN = d("""\
     """)
 
 
-def build(root: Path, *, source: dict[str, str] | None = None, bare: bool = False) -> Path:
+def build(root: Path, *, source: dict[str, str] | None = None, bare: bool = False, extra_plan: str = "") -> Path:
     """Source repo, plan, and the split targets under root/out; returns the plan path."""
     files = dict(SOURCE if source is None else source)
     src = RepoBuilder(root / "source")
     src.commit("initial", files)
-    plan_text = PLAN if not bare else PLAN.replace('dir = "out"', 'dir = "out"\nbare = true')
+    plan_text = (PLAN if not bare else PLAN.replace('dir = "out"', 'dir = "out"\nbare = true')) + extra_plan
     plan_path = root / "plan.toml"
     plan_path.write_text(plan_text)
     from spinout.plan.load import load_plan

@@ -148,3 +148,14 @@ def test_missing_target_says_run_split(tmp_path: Path, capsys: pytest.CaptureFix
     shutil.rmtree(tmp_path / "out" / "acme")
     assert main(["rewrite", str(plan)]) == 3
     assert "spinout split" in capsys.readouterr().err
+
+
+def test_plan_chooses_reference_files_and_exclusions(tmp_path: Path) -> None:
+    extra = '\n[code]\nreferences = ["etc/*.ini"]\nexclude = ["acme_lb/services/lb/legacy.py"]\n'
+    plan = build(tmp_path, bare=True, extra_plan=extra)
+    svc, _ = targets(tmp_path)
+    assert main(["rewrite", str(plan), "-q"]) == 0
+    assert blob(svc, "etc/lb.ini").endswith("driver = acme_lb.services.lb.drivers.haproxy.Driver\n")
+    assert blob(svc, "README.rst") == SOURCE["README.rst"]
+    assert blob(svc, "tox.ini") == SOURCE["tox.ini"]
+    assert blob(svc, "acme_lb/services/lb/legacy.py") == SOURCE["acme/services/lb/legacy.py"]
