@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from spinout.code.stage import RewriteResult, run_rewrite
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.plan.load import load_plan_lenient
 from spinout.plan.model import Plan
@@ -16,6 +16,9 @@ from spinout.plan.validate import repo_problems
 from spinout.progress import NullProgress, Progress
 from spinout.repo import GitRepoView, open_repository
 from spinout.results import PlanCheckResult
+
+if TYPE_CHECKING:
+    from spinout.code.stage import RewriteResult
 
 
 def check_plan(plan_path: Path, progress: Progress | None = None) -> PlanCheckResult:
@@ -51,5 +54,7 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
 
 def rewrite(plan_path: Path, *, dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
     """`spinout rewrite`: one commit per split target (the service's split commit, the core's compat commit)."""
+    from spinout.code.stage import run_rewrite  # libcst and pyflakes load only for this command
+
     plan = load_checked_plan(plan_path)
     return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())
