@@ -24,6 +24,13 @@ def open_repository(path: Path, *, what: str = "source repository") -> pygit2.Re
     if found is None:
         raise UnsafeSourceError(f"{what} {str(path)!r} is not a git repository", hint="check source.repo in the plan")
     repo = pygit2.Repository(found)
+    # discover_repository walks up from `path`; a directory inside a repository is not that repository.
+    top = Path(repo.workdir if repo.workdir else repo.path).resolve()
+    if path.resolve() not in (top, Path(repo.path).resolve()):
+        raise UnsafeSourceError(
+            f"{what} {str(path)!r} is a directory inside the git repository {str(top)!r}, not a repository",
+            hint="point source.repo at the repository's top directory",
+        )
     return repo
 
 

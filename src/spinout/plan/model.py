@@ -21,7 +21,8 @@ _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # strict: TOML has real booleans and integers; "yes" or "10" in a plan is a mistake, not a value to coerce.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
 def is_dotted_identifier(name: str) -> bool:
@@ -102,7 +103,7 @@ class Source(_Model):
         if self.main is not None:
             return self.main
         for ref in self.refs:
-            if ref.startswith("refs/heads/") and "*" not in ref:
+            if ref.startswith("refs/heads/") and not any(ch in ref for ch in "*?["):
                 return ref
         return "refs/heads/main"
 

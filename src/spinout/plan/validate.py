@@ -148,10 +148,21 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
             )
         )
 
+    out, src = plan.output_dir, plan.source_repo
+    if out == src or out.is_relative_to(src):
+        add(
+            Problem(
+                "output.dir",
+                f"{plan.output.dir!r} is inside the source repository {str(src)!r}; spinout never writes there, "
+                "choose a directory outside it",
+            )
+        )
+
     for i, svc in enumerate(plan.service):
         loc = f"service[{i}]"
         for j, ref in enumerate(svc.merge):
-            if repo.resolve(ref) is None:
+            # A pattern is already reported by the static checks; resolving it would only repeat that.
+            if not any(ch in ref for ch in "*?[") and repo.resolve(ref) is None:
                 add(Problem(f"{loc}.merge[{j}]", f"ref {ref!r} does not exist in the source repository"))
         if not main_ok:
             continue
@@ -163,4 +174,18 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
                 add(Problem(f"{loc}.paths[{j}]", f"{path!r} is a file at {main}; drop the trailing '/'"))
             elif not path.endswith("/") and kind == "tree":
                 add(Problem(f"{loc}.paths[{j}]", f"{path!r} is a directory at {main}; write it as {path + '/'!r}"))
+        for j, rule in enumerate(svc.config):
+            if repo.kind_at(main, rule.from_) != "blob":
+                add(Problem(f"{loc}.config[{j}].from", f"file {rule.from_!r} does not exist at {main}"))
+
+    if main_ok:
+        for i, (importer, imported) in enumerate(plan.boundary.allowed_pairs()):
+            for module in (importer, imported):
+                if not _module_exists(repo, main, module):
+                    add(Problem(f"boundary.allow[{i}]", f"module {module!r} is not in the source repository at {main}"))
     return problems
+
+
+def _module_exists(repo: RepoView, ref: str, module: str) -> bool:
+    path = module.replace(".", "/")
+    return repo.kind_at(ref, path + ".py") == "blob" or repo.kind_at(ref, path) == "tree"
