@@ -76,6 +76,7 @@ class Renamer:
         self._gates = sorted({".".join(n.split(".")[:2]).encode() for n in names})
         # `from P import ..., C, ...` where P.C is on the way to a moved module (a parent or any ancestor package):
         # `from acme import services` followed by `services.lb.x` must be parsed too.
+        self._ancestors = {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)}
         children: dict[str, set[str]] = {}
         for n in names:
             parts = n.split(".")
@@ -106,6 +107,10 @@ class Renamer:
         if self._from_b is not None and self._from_b.search(data):
             return True
         return moved_file and re.search(rb"\bfrom\s+\.", data) is not None
+
+    def related(self, dotted: str) -> bool:
+        """Is `dotted` a moved module, inside one, or an ancestor package of one?"""
+        return dotted in self._ancestors or self.modules.lookup(dotted) is not None
 
     def mentions(self, text: str) -> bool:
         return self._names is not None and self._names.search(text) is not None
@@ -202,9 +207,10 @@ class _Chain:
 class _Scanner(cst.CSTVisitor):
     """Pass 1: bindings made by imports and attribute chains rooted at names, in old coordinates."""
 
-    def __init__(self, ctx: FileContext, renamer: Renamer) -> None:
+    def __init__(self, ctx: FileContext, renamer: Renamer, skip: set[int] | None = None) -> None:
         self.ctx = ctx
         self.renamer = renamer
+        self.skip = skip or set()
         self.bindings: list[_Binding] = []
         self.chains: list[_Chain] = []
         self.bare: set[str] = set()
@@ -219,10 +225,13 @@ class _Scanner(cst.CSTVisitor):
         if self._stack:
             self._parent[id(node)] = self._stack[-1]
         self._stack.append(node)
+        if id(node) in self.skip:
+            return False
         return super().on_visit(node)
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        super().on_leave(original_node)
+        if id(original_node) not in self.skip:
+            super().on_leave(original_node)
         self._stack.pop()
 
     def mark(self, node: cst.CSTNode) -> None:
@@ -641,7 +650,7 @@ class PythonOutcome:
 def rewrite_module(data: bytes, ctx: FileContext, renamer: Renamer) -> PythonOutcome:
     """Rewrite one parsed file. Raises `libcst.ParserSyntaxError` when libcst cannot parse it (Python 2)."""
     module = cst.parse_module(data)
-    scan = _Scanner(ctx, renamer)
+    scan = _Scanner(ctx, renamer, _unrelated_statements(module, ctx, renamer))
     module.visit(scan)
     scan.interesting.add(id(module))
     plan = _decide(scan, renamer)
@@ -650,6 +659,50 @@ def rewrite_module(data: bytes, ctx: FileContext, renamer: Renamer) -> PythonOut
     if not transformer.records:
         return PythonOutcome(data, ())
     return PythonOutcome(new_module.bytes, tuple(_locate(module, transformer.records)))
+
+
+def _unrelated_statements(module: cst.Module, ctx: FileContext, renamer: Renamer) -> set[int]:
+    """Top-level statements the scan can skip (ids): no import inside, no string mentioning a moved name, and no
+    word that a top-level import binds to a moved module or an ancestor package of one. Skipping them cannot change
+    a decision: every binding that could be rewritten or dropped is one of those words. Most of a file's bytes are
+    in such statements (class and function bodies), so this roughly halves the scan."""
+    relevant: set[str] = set()
+    imports: set[int] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                imports.add(id(stmt))
+                for alias in small.names:
+                    full = dotted_of(alias.name)
+                    if full is not None and renamer.related(full):
+                        relevant.add(_local_name(alias) or full.split(".")[0])
+            elif isinstance(small, cst.ImportFrom):
+                imports.add(id(stmt))
+                base = from_module(small, ctx.old_module, ctx.is_package)
+                if base is None or isinstance(small.names, cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    name = dotted_of(alias.name)
+                    if name is not None and renamer.related(f"{base}.{name}"):
+                        relevant.add(_local_name(alias) or name)
+    words = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(relevant))) + r")\b") if relevant else None
+    skip: set[int] = set()
+    for stmt in module.body:
+        if id(stmt) in imports:
+            continue
+        code = module.code_for_node(stmt)
+        if "import" in code or renamer.mentions(code) or (words is not None and words.search(code)):
+            continue
+        skip.add(id(stmt))
+    return skip
+
+
+def _local_name(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
 
 
 def _locate(module: cst.Module, records: list[tuple[int, str, Rewrite]]) -> list[Rewrite]:
