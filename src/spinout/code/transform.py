@@ -470,7 +470,7 @@ class _Transformer(cst.CSTTransformer):
         self.plan = plan
         # (top-level statement index, text to look for, rewrite): lines are found afterwards (see _locate), which
         # costs one codegen instead of libcst's PositionProvider (a third of the whole run in profiles).
-        self.records: list[tuple[int, str, Rewrite]] = []
+        self.records: list[tuple[int, str, Rewrite, int]] = []
         self._pending: list[list[cst.SimpleStatementLine]] = []
         self._top_of = top
         self._top = -1
@@ -491,8 +491,9 @@ class _Transformer(cst.CSTTransformer):
             return updated_node
         return super().on_leave(original_node, updated_node)
 
-    def _record(self, needle: str, old: str, new: str, kind: str) -> None:
-        self.records.append((self._top, needle, Rewrite(self.ctx.path, 0, old, new, kind)))
+    def _record(self, needle: str, old: str, new: str, kind: str, node: cst.CSTNode | None = None) -> None:
+        """Record a rewrite; records with the same `node` (a split import, a string with two names) share a line."""
+        self.records.append((self._top, needle, Rewrite(self.ctx.path, 0, old, new, kind), id(node) if node else 0))
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
         self._pending.append([])
@@ -528,13 +529,13 @@ class _Transformer(cst.CSTTransformer):
         changed = False
         for alias in original_node.names:
             if id(alias) in self.plan.remove_alias:
-                self._record(dotted_of(alias.name) or "", f"import {dotted_of(alias.name)}", "", KIND_REMOVED)
+                self._record(dotted_of(alias.name) or "", f"import {dotted_of(alias.name)}", "", KIND_REMOVED, alias)
                 changed = True
                 continue
             full = dotted_of(alias.name)
             new = self.renamer.rename(full) if full else None
             if full is not None and new is not None:
-                self._record(full, full, new, KIND_IMPORT)
+                self._record(full, full, new, KIND_IMPORT, alias)
                 alias = alias.with_changes(name=dotted_expr(new))
                 changed = True
             names.append(alias)
@@ -562,7 +563,7 @@ class _Transformer(cst.CSTTransformer):
             expected = self.renamer.rename(old_mod) or old_mod
             if expected == new_here:
                 return updated_node
-            self._record(written, f"from {written} import *", f"from {expected} import *", KIND_FROM)
+            self._record(written, f"from {written} import *", f"from {expected} import *", KIND_FROM, original_node)
             return updated_node.with_changes(module=dotted_expr(expected), relative=[])
 
         # Per alias: None keeps it in this statement; else (destination module, imported name, local name).
@@ -570,7 +571,7 @@ class _Transformer(cst.CSTTransformer):
         removed = 0
         for alias in original_node.names:
             if id(alias) in self.plan.remove_alias:
-                self._record(written, f"from {written} import {dotted_of(alias.name)}", "", KIND_REMOVED)
+                self._record(written, f"from {written} import {dotted_of(alias.name)}", "", KIND_REMOVED, original_node)
                 removed += 1
                 continue
             name = dotted_of(alias.name) or ""
@@ -605,7 +606,9 @@ class _Transformer(cst.CSTTransformer):
             (module, members) = next(iter(groups.items()))
             aliases = [_alias_to(a, name, local) for a, name, local in members]
             aliases[-1] = aliases[-1].with_changes(comma=original_node.names[-1].comma)
-            self._record(written, _describe(written, members), _describe(module, members, new=True), kind)
+            self._record(
+                written, _describe(written, members), _describe(module, members, new=True), kind, original_node
+            )
             return updated_node.with_changes(module=dotted_expr(module), relative=[], names=aliases)
         if kept or len(groups) > 1:
             kind = KIND_SPLIT
@@ -618,7 +621,9 @@ class _Transformer(cst.CSTTransformer):
             ]
             stmt = cst.ImportFrom(module=dotted_expr(module), names=new_aliases)
             self._pending[-1].append(cst.SimpleStatementLine(body=[stmt]))
-            self._record(written, _describe(written, members), _describe(module, members, new=True), kind)
+            self._record(
+                written, _describe(written, members), _describe(module, members, new=True), kind, original_node
+            )
         if not kept:
             return cst.RemoveFromParent()
         names = original_node.names
@@ -630,7 +635,7 @@ class _Transformer(cst.CSTTransformer):
         hit = self.plan.chain_new.get(id(original_node))
         if hit is None:
             return updated_node
-        self._record(hit[0], hit[0], hit[1], KIND_ATTRIBUTE)
+        self._record(hit[0], hit[0], hit[1], KIND_ATTRIBUTE, original_node)
         return dotted_expr(hit[1])
 
     def leave_SimpleString(self, original_node: cst.SimpleString, updated_node: cst.SimpleString) -> cst.SimpleString:
@@ -638,7 +643,7 @@ class _Transformer(cst.CSTTransformer):
         if not changes:
             return updated_node
         for old, new in changes:
-            self._record(old, old, new, KIND_STRING)
+            self._record(old, old, new, KIND_STRING, original_node)
         return updated_node.with_changes(value=value)
 
     def leave_FormattedStringText(
@@ -648,7 +653,7 @@ class _Transformer(cst.CSTTransformer):
         if not changes:
             return updated_node
         for old, new in changes:
-            self._record(old, old, new, KIND_STRING)
+            self._record(old, old, new, KIND_STRING, original_node)
         return updated_node.with_changes(value=value)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
@@ -664,7 +669,7 @@ class _Transformer(cst.CSTTransformer):
         for module in self.plan.orphans:
             body.insert(at, _import_line(module))
             added = Rewrite(self.ctx.path, 0, "", f"import {module}", self.plan.extra_kind[module])
-            self.records.append((-1, "", added))
+            self.records.append((-1, "", added, 0))
             at += 1
         return updated_node.with_changes(body=body)
 
@@ -755,10 +760,10 @@ def _local_name(alias: cst.ImportAlias) -> str | None:
     return None
 
 
-def _locate(module: cst.Module, records: list[tuple[int, str, Rewrite]]) -> list[Rewrite]:
+def _locate(module: cst.Module, records: list[tuple[int, str, Rewrite, int]]) -> list[Rewrite]:
     """Give each record its line: the top-level statement's first line (from codegen of the statements before it),
     plus the newlines before the first occurrence of its text at or after the previous record's in that statement."""
-    last = max(top for top, _, _ in records)
+    last = max(top for top, _, _, _ in records)
     line = 1 + len(module.header)  # each header EmptyLine (comment or blank) is one line
     starts: list[int] = []
     codes: list[str] = []
@@ -769,9 +774,13 @@ def _locate(module: cst.Module, records: list[tuple[int, str, Rewrite]]) -> list
         line += code.count("\n")
     cursor: dict[int, int] = {}
     out: list[Rewrite] = []
-    for top, needle, rewrite in records:
+    previous = (0, 0)  # (node key, line) of the last record
+    for top, needle, rewrite, key in records:
         if top < 0:
             out.append(rewrite)
+            continue
+        if key and key == previous[0]:
+            out.append(replace(rewrite, line=previous[1]))
             continue
         code, at = codes[top], cursor.get(top, 0)
         pos = code.find(needle, at) if needle else -1
@@ -779,6 +788,9 @@ def _locate(module: cst.Module, records: list[tuple[int, str, Rewrite]]) -> list
             pos = code.find(needle)
         if pos < 0:
             pos = at
-        cursor[top] = pos
-        out.append(replace(rewrite, line=starts[top] + code.count("\n", 0, pos)))
+        # Records come in source order (leaves before their statement's extras): search on after this match.
+        cursor[top] = pos + len(needle) if needle else pos
+        line = starts[top] + code.count("\n", 0, pos)
+        previous = (key, line)
+        out.append(replace(rewrite, line=line))
     return out

@@ -325,3 +325,27 @@ def test_prefilter_skips_files_without_moved_names() -> None:
     assert RENAMER.wants(b"x = 'acme.services.lb.plugin'\n", moved_file=False)
     assert not RENAMER.wants(b"from . import x\n", moved_file=False)
     assert RENAMER.wants(b"from . import x\n", moved_file=True)
+
+
+def test_recorded_lines_inside_one_big_statement() -> None:
+    _, recs = rw("""\
+        # header comment
+
+        class T:
+            @mock.patch('acme.services.lb.drivers'
+                        '.haproxy.Driver')
+            def test_a(self):
+                x = "acme.services.lb.drivers.haproxy"
+
+            def test_b(self):
+                import acme.services.lb.plugin
+                return acme.services.lb.plugin.Plugin, "acme.services.lb.drivers acme.services.lb"
+        """)
+    assert [(r[0], r[1], r[3]) for r in recs] == [
+        (4, "acme.services.lb.drivers", KIND_STRING),
+        (7, "acme.services.lb.drivers.haproxy", KIND_STRING),
+        (10, "acme.services.lb.plugin", KIND_IMPORT),
+        (11, "acme.services.lb.plugin", KIND_ATTRIBUTE),
+        (11, "acme.services.lb.drivers", KIND_STRING),
+        (11, "acme.services.lb", KIND_STRING),
+    ]
