@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import CheckoutStrategy, FileMode
+from pygit2.enums import CheckoutStrategy, FileMode, RepositoryOpenFlag
 
 from spinout.errors import ToolError, UnsafeSourceError
 
@@ -41,10 +41,14 @@ def open_target(path: Path, ref: str, name: str) -> Target:
         raise UnsafeSourceError(
             f"target {name!r} does not exist at {path}", hint="run `spinout split PLAN` first, then rewrite"
         )
-    found = pygit2.discover_repository(str(path))
-    if found is None:
-        raise UnsafeSourceError(f"target {name!r} at {path} is not a git repository", hint="run `spinout split PLAN`")
-    repo = pygit2.Repository(found)
+    try:
+        # NO_SEARCH: never walk up to an enclosing repository (an output dir inside the monorepo's checkout would
+        # otherwise get the rewrite commit on the monorepo's own branch).
+        repo = pygit2.Repository(str(path), RepositoryOpenFlag.NO_SEARCH)
+    except pygit2.GitError:
+        raise UnsafeSourceError(
+            f"target {name!r} at {path} is not a git repository", hint="run `spinout split PLAN`"
+        ) from None
     reference = repo.references.get(ref)
     if reference is None:
         raise UnsafeSourceError(

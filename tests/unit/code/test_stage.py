@@ -159,3 +159,17 @@ def test_plan_chooses_reference_files_and_exclusions(tmp_path: Path) -> None:
     assert blob(svc, "README.rst") == SOURCE["README.rst"]
     assert blob(svc, "tox.ini") == SOURCE["tox.ini"]
     assert blob(svc, "acme_lb/services/lb/legacy.py") == SOURCE["acme/services/lb/legacy.py"]
+
+
+def test_target_dir_inside_another_repository_is_not_taken_for_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty target dir under an enclosing repository must not resolve to that repository."""
+    plan = build(tmp_path, bare=True)
+    import shutil
+
+    shutil.rmtree(tmp_path / "out" / "acme")
+    (tmp_path / "out" / "acme").mkdir()
+    pygit2.init_repository(str(tmp_path))  # an enclosing repository with a main branch
+    assert main(["rewrite", str(plan)]) == 3
+    assert "is not a git repository" in capsys.readouterr().err
