@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         f"({failed} unparseable)"
     )
     verdict = "met" if t_rewrite <= 5 else "MISSED"
-    print(f"ratio: spinout is {t_anchor / t_rewrite:.1f}x the anchor's throughput; target <= 5 s: {verdict}")
+    print(f"ratio: spinout is {t_anchor / t_rewrite:.1f}x the anchor's throughput")
+    if n >= 1000:
+        print(f"target (>= 1,000 files in <= 5 s wall): {verdict}")
     return 0
 
 
