@@ -86,7 +86,7 @@ def rewrite_python_files(
             after, rewrites = outcome.after, list(outcome.rewrites)
             parsed = True
         except cst.ParserSyntaxError:
-            fb = rewrite_fallback(data, path, renamer)
+            fb = rewrite_fallback(data, path, renamer, ctx)
             after, rewrites = fb.after, fb.rewrites
             result.fallback.append(path)
             result.warnings.extend(fb.warnings)

@@ -22,7 +22,7 @@ import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from spinout.code.transform import Renamer, Rewrite
+from spinout.code.transform import FileContext, Renamer, Rewrite, resolve_relative
 
 KIND_FB_NAME = "fallback-name"
 KIND_FB_FROM = "fallback-from-import"
@@ -45,8 +45,11 @@ class _Edit:
     text: str
 
 
-def rewrite_fallback(data: bytes, path: str, renamer: Renamer) -> FallbackOutcome:
-    """Rewrite a file that libcst cannot parse; never raises for unreadable syntax."""
+def rewrite_fallback(data: bytes, path: str, renamer: Renamer, ctx: FileContext | None = None) -> FallbackOutcome:
+    """Rewrite a file that libcst cannot parse; never raises for unreadable syntax.
+
+    With `ctx` (the file's module before and after the move), an explicit relative import that no longer resolves
+    to where it did is made absolute, as in the libcst pass."""
     text = data.decode("utf-8", errors="surrogateescape")
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
@@ -73,7 +76,7 @@ def rewrite_fallback(data: bytes, path: str, renamer: Renamer) -> FallbackOutcom
             i += 1
             continue
         if tok.type == tokenize.NAME and tok.string == "from" and _statement_start(tokens, i):
-            j = _from_import(tokens, i, text, offset, renamer, path, out, edits)
+            j = _from_import(tokens, i, text, offset, renamer, path, out, edits, ctx)
             if j > i:
                 i = j
                 continue
@@ -143,15 +146,34 @@ def _from_import(
     path: str,
     out: FallbackOutcome,
     edits: list[_Edit],
+    ctx: FileContext | None = None,
 ) -> int:
     """Handle `from P import ...` at token i; return the index after the statement, or i when not handled."""
     j = i + 1
-    if j >= len(tokens) or tokens[j].type != tokenize.NAME:
-        return i  # relative import or odd syntax: leave it to the generic passes
-    module, j = _dotted_run(tokens, j)
+    level = 0
+    while j < len(tokens) and tokens[j].type == tokenize.OP and set(tokens[j].string) == {"."}:
+        level += len(tokens[j].string)  # tokenize gives '.' and '...' tokens
+        j += 1
+    written: str | None = None
+    if j < len(tokens) and tokens[j].type == tokenize.NAME and tokens[j].string != "import":
+        written, j = _dotted_run(tokens, j)
+    if level == 0 and written is None:
+        return i
     mod_start, mod_end = tokens[i + 1], tokens[j - 1]
     if j >= len(tokens) or tokens[j].string != "import":
         return i
+    relative_fix: str | None = None
+    if level:
+        if ctx is None:
+            return i
+        old_base = resolve_relative(ctx.old_module, ctx.is_package, level, written)
+        new_base = resolve_relative(ctx.new_module, ctx.is_package, level, written)
+        if old_base is None or new_base is None:
+            return i
+        module = old_base
+    else:
+        assert written is not None
+        module = written
     j += 1
     paren = j < len(tokens) and tokens[j].string == "("
     if paren:
@@ -172,8 +194,14 @@ def _from_import(
             break
     if paren and j < len(tokens) and tokens[j].string == ")":
         j += 1
+    if level:
+        targets = [module] if not names or names[0][0] == "*" else [f"{module}.{n}" for n, _, _, _ in names]
+        actual = [new_base] if not names or names[0][0] == "*" else [f"{new_base}.{n}" for n, _, _, _ in names]
+        if all((renamer.rename(t) or t) == a for t, a in zip(targets, actual, strict=True)):
+            return j  # still resolves to the same code: leave it relative
+        relative_fix = module
     if not names or names[0][0] == "*":
-        new = renamer.rename(module)
+        new = renamer.rename(module) or relative_fix
         if new is not None:
             edits.append(_Edit(offset(mod_start.start), offset(mod_end.end), new))
             out.rewrites.append(Rewrite(path, mod_start.start[0], module, new, KIND_FB_FROM))
@@ -188,6 +216,9 @@ def _from_import(
         local = alias or name
         dest.append((parent, tail, None if local == tail else local))
     if all(d is None for d in dest):
+        if relative_fix is not None:
+            edits.append(_Edit(offset(mod_start.start), offset(mod_end.end), relative_fix))
+            out.rewrites.append(Rewrite(path, tokens[i].start[0], "." * level + (written or ""), module, KIND_FB_FROM))
         return j
     parents = {d[0] for d in dest if d is not None}
     line_no = tokens[i].start[0]

@@ -9,6 +9,7 @@ import pytest
 
 from spinout.code.fallback import KIND_FB_FROM, KIND_FB_NAME, KIND_FB_REGEX, KIND_FB_STRING, rewrite_fallback
 from spinout.code.postcheck import check_file
+from spinout.code.transform import FileContext
 from tests.unit.code.test_transform import RENAMER
 
 PY2 = textwrap.dedent("""\
@@ -110,3 +111,27 @@ def test_postcheck_renamed_but_already_unused_import_is_not_new() -> None:
         "'acme_lb.services.lb.plugin' imported but unused"
     ]
     assert check_file("f.py", before, after, lambda s: RENAMER.sub_text(s)[0]) == []
+
+
+def test_fallback_relative_imports_made_absolute_only_when_broken() -> None:
+    ctx = FileContext("acme_lb/services/lb/plugin.py", "acme.services.lb.plugin", "acme_lb.services.lb.plugin", False)
+    src = textwrap.dedent("""\
+        from . import drivers
+        from .drivers import haproxy
+        from .. import service_base
+        from .. import lb, provider_configuration as pc
+        from ..service_base import *
+        print "py2"
+        """).encode()
+    out = rewrite_fallback(src, ctx.path, RENAMER, ctx)
+    assert out.after.decode() == textwrap.dedent("""\
+        from . import drivers
+        from .drivers import haproxy
+        from acme.services import service_base
+        from acme_lb.services import lb
+        from acme.services import provider_configuration as pc
+        from acme.services.service_base import *
+        print "py2"
+        """)
+    # Without the file's context, relative imports are left alone.
+    assert rewrite_fallback(src, ctx.path, RENAMER).after == src
