@@ -11,8 +11,9 @@ Python's tokenize module reads most Python 2 token streams, because it knows not
 - a string token gets the same dotted-name substitution as in parsed files.
 
 When tokenize gives up too, a regex on dotted-name boundaries over the whole text renames full dotted names (imports
-and strings), and that is reported. What this pass does not do, and the libcst pass does: resolve relative imports,
-follow local bindings (`from acme import services` + `services.lb.x`), and add or drop imports.
+and strings), and that is reported. Given the file's context, explicit relative imports that no longer resolve are
+made absolute. What this pass does not do, and the libcst pass does: follow local bindings (`from acme import
+services` + `services.lb.x`), and add or drop imports.
 """
 
 from __future__ import annotations
