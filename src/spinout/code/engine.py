@@ -70,14 +70,16 @@ def rewrite_python_files(
 ) -> None:
     """Rewrite every Python file of `files` that mentions a moved name; `origin` maps target → source path."""
     py = sorted(p for p in files if p.endswith(".py"))
+    task = f"rewrite {result.target}"
+    progress.start(task, f"{result.target}: Python files", len(py))
     for n, path in enumerate(py, start=1):
         data = files[path]
         new_module = path_to_module(path)
         old = origin.get(path, path)
         ctx = FileContext(path, path_to_module(old) or new_module, new_module, path.endswith("/__init__.py"))
         result.scanned += 1
-        if n % 200 == 0:
-            progress.advance(f"rewrite {result.target}", n, len(py))
+        if n % 100 == 0 or n == len(py):
+            progress.advance(task, n, len(py), {"parsed": result.parsed})
         if not renamer.wants(data, moved_file=ctx.moved):
             continue
         result.parsed += 1
@@ -97,6 +99,7 @@ def rewrite_python_files(
         result.rewrites.extend(rewrites)
         if parsed:
             result.findings.extend(check_file(path, data, after, lambda s: renamer.sub_text(s)[0]))
+    progress.finish(task)
 
 
 def rewrite_service(

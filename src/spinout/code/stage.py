@@ -71,10 +71,14 @@ class RewriteResult:
         for t in self.targets:
             r = t.rewrite
             where = "would change" if self.dry_run else (f"commit {t.commit[:12]}" if t.commit else "unchanged")
-            out.append(
-                f"{r.target} ({r.role}): {len(r.changes)} files, {len(r.rewrites)} rewrites, "
-                f"{r.parsed}/{r.scanned} Python files parsed; {where}"
-            )
+            if r.role == "core":
+                shims = sum(1 for w in r.rewrites if w.kind == "shim")
+                out.append(f"{r.target} (core): {len(r.changes)} files, {shims} shims; {where}")
+            else:
+                out.append(
+                    f"{r.target} ({r.role}): {len(r.changes)} files, {len(r.rewrites)} rewrites, "
+                    f"{r.parsed}/{r.scanned} Python files parsed; {where}"
+                )
             out.extend(f"  python 2 fallback: {p}" for p in r.fallback)
             out.extend(f"  warning: {w}" for w in r.warnings)
         if self.dry_run:

@@ -12,7 +12,7 @@ from benchmarks.rewrite import generate
 
 from spinout.code.engine import TreeRewrite, rewrite_python_files
 from spinout.code.transform import Renamer
-from spinout.progress import RecordingProgress
+from spinout.progress import Advanced, Finished, RecordingProgress, Started
 
 
 @pytest.mark.heavy
@@ -21,8 +21,13 @@ def test_generated_tree_leaves_no_moved_name_behind() -> None:
     tree, modules = generate(files)
     renamer = Renamer(modules)
     result = TreeRewrite("bench", "service")
-    rewrite_python_files(tree, {}, renamer, result, RecordingProgress())
+    progress = RecordingProgress()
+    rewrite_python_files(tree, {}, renamer, result, progress)
     assert result.findings == [] and result.fallback == []
+    assert [e.total for e in progress.of(Started)] == [files]
+    advances = progress.of(Advanced)
+    assert advances[-1].completed == files and dict(advances[-1].counters)["parsed"] == result.parsed
+    assert len(progress.of(Finished)) == 1
     after = {p: result.changes.get(p, data) for p, data in tree.items()}
     for path, data in after.items():
         assert data is not None
