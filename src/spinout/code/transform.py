@@ -393,14 +393,18 @@ def _decide(scan: _Scanner, renamer: Renamer) -> _Plan:
         target_parts = b.target.split(".")
         full = ".".join(target_parts + chain.parts[1:])
         hit = renamer.modules.lookup(full)
-        if hit is None or hit[0].count(".") + 1 <= len(target_parts):
+        depth = hit[0].count(".") + 1 if hit is not None else 0
+        # A plain `import top.x` binds the package name itself: when `top` moved, the chain's base must change too
+        # (k = 0). Any other binding keeps its local name, so a moved module at or above its target is handled
+        # by rewriting the import statement alone.
+        if hit is None or depth < len(target_parts) or (depth == len(target_parts) and not b.plain):
             used_after.add(base)
             continue
-        old_prefix, new_prefix, _ = hit
-        k = old_prefix.count(".") + 1 - len(target_parts)
+        new_prefix = hit[1]
+        k = depth - len(target_parts)
         base_new = renamer.rename(b.target)
         suffix = ".".join(chain.parts[1 : k + 1])
-        if base_new is not None and new_prefix == f"{base_new}.{suffix}":
+        if not b.plain and base_new is not None and new_prefix == f"{base_new}.{suffix}":
             used_after.add(base)  # the base's own import is rewritten and the chain stays valid through it
             continue
         node = chain.nodes[k]
@@ -633,6 +637,13 @@ class _Transformer(cst.CSTTransformer):
     # -- chains and strings ----------------------------------------------------------------------------------------
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         hit = self.plan.chain_new.get(id(original_node))
+        if hit is None:
+            return updated_node
+        self._record(hit[0], hit[0], hit[1], KIND_ATTRIBUTE, original_node)
+        return dotted_expr(hit[1])
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        hit = self.plan.chain_new.get(id(original_node))  # the base of a chain whose top-level package moved
         if hit is None:
             return updated_node
         self._record(hit[0], hit[0], hit[1], KIND_ATTRIBUTE, original_node)

@@ -349,3 +349,18 @@ def test_recorded_lines_inside_one_big_statement() -> None:
         (11, "acme.services.lb.drivers", KIND_STRING),
         (11, "acme.services.lb", KIND_STRING),
     ]
+
+
+def test_moved_top_level_package() -> None:
+    """A top-level package that moves: `import top.x` binds `top` itself, so the chains' bases change."""
+    renamer = Renamer(
+        ModuleMap({"lbtop": ("acme_lb.top", "acme-lb"), "lbtop.plugin": ("acme_lb.top.plugin", "acme-lb")})
+    )
+    src = "import lbtop.plugin\n\nlbtop.plugin.Plugin()\nlbtop.CONST\n"
+    out = rewrite_module(src.encode(), CORE_FILE, renamer)
+    assert out.after.decode() == "import acme_lb.top.plugin\n\nacme_lb.top.plugin.Plugin()\nacme_lb.top.CONST\n"
+    assert [(r.line, r.old, r.new, r.kind) for r in out.rewrites] == [
+        (1, "lbtop.plugin", "acme_lb.top.plugin", KIND_IMPORT),
+        (3, "lbtop.plugin", "acme_lb.top.plugin", KIND_ATTRIBUTE),
+        (4, "lbtop", "acme_lb.top", KIND_ATTRIBUTE),
+    ]
