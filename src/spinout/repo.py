@@ -66,3 +66,20 @@ class GitRepoView:
 
     def is_shallow(self) -> bool:
         return bool(self._repo.is_shallow)
+
+    def files(self, ref: str) -> list[str] | None:
+        """Every file path in the tree of `ref` (sorted), or None if `ref` does not resolve."""
+        commit_id = self.resolve(ref)
+        if commit_id is None:
+            return None
+        out: list[str] = []
+        stack = [("", self._repo[commit_id].peel(pygit2.Tree))]
+        while stack:
+            prefix, tree = stack.pop()
+            for entry in tree:
+                path = prefix + (entry.name or "")
+                if entry.type_str == "tree":
+                    stack.append((path + "/", self._repo[entry.id].peel(pygit2.Tree)))
+                else:
+                    out.append(path)
+        return sorted(out)

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from spinout.cli import main
 
@@ -33,7 +34,7 @@ def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", str(tmp_path / "d"), "--commits", "60", "--rows", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["command"] == "demo"
-    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "done"]
+    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "boundary", "conf split", "done"]
     assert Path(data["plan"]).is_file() and Path(data["database"]).is_file()
 
 
@@ -73,3 +74,19 @@ def test_console_script_runs_the_demo(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "plan check:" in proc.stdout
+
+
+def test_demo_in_a_directory_with_url_characters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`#`, `?` and spaces in DIR: the database lands in DIR, and the URL in the config dir points at it."""
+    dest = tmp_path / "my demo #1?ü"
+    assert main(["demo", str(dest), "--commits", "60", "--rows", "2", "--quiet"]) == 0
+    assert (dest / "acme.db").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [dest.name]
+    conf = (dest / "config" / "acme.conf").read_text()
+    url = next(line.split("=", 1)[1].strip() for line in conf.splitlines() if line.startswith("connection ="))
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM ports")).scalar() == 4
+    finally:
+        engine.dispose()

@@ -98,7 +98,7 @@ def print_result(result: Result, *, as_json: bool, console: Console) -> None:
         print_json(result.to_json())
         return
     for line in result.lines():
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)  # long lines stay whole when piped
 
 
 def print_json(data: dict[str, Any]) -> None:

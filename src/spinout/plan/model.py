@@ -259,14 +259,20 @@ class Service(_Model):
             if new != "":
                 check_repo_path(new, "rename target")
             if old.endswith("/") != (new.endswith("/") or new == ""):
-                raise ValueError(f"rename {old!r} -> {new!r}: a directory must be renamed to a directory")
+                if old.endswith("/"):
+                    raise ValueError(
+                        f"rename {old!r} -> {new!r}: a directory must be renamed to a directory (end both with '/')"
+                    )
+                raise ValueError(f"rename {old!r} -> {new!r}: a file must be renamed to a file (no trailing '/')")
         return v
 
     def renamed(self, path: str) -> str:
         """Where `path` lands in the target: the longest matching rename prefix wins."""
         best = ""
         for old in self.rename:
-            if path.startswith(old) and len(old) > len(best):
+            # A directory source ('a/') renames everything below it; a file source ('a.ini') only itself, not
+            # 'a.ini.sample'.
+            if path_covers(old, path) and len(old) > len(best):
                 best = old
         return self.rename[best] + path[len(best) :] if best else path
 
@@ -276,6 +282,9 @@ class Boundary(_Model):
 
     allow: list[AllowEntry] = Field(default_factory=list)
     contract: Literal["protected", "forbidden"] = "protected"
+    config: Literal["auto", ".importlinter", "setup.cfg", "pyproject.toml"] = Field(
+        default="auto", description="the core's file `spinout guard` writes the contract into; auto: the one in use"
+    )
 
     def allowed_pairs(self) -> list[tuple[str, str]]:
         out = []

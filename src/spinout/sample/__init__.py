@@ -20,7 +20,7 @@ from pathlib import Path
 
 from spinout.errors import UnsafeSourceError
 from spinout.progress import NullProgress, Progress
-from spinout.sample.database import CORE_TABLES, SERVICE_TABLES, build_database
+from spinout.sample.database import CORE_TABLES, SERVICE_TABLES, build_database, sqlite_url
 from spinout.sample.files import FINAL_ERA, acme_conf, render, services_conf
 from spinout.sample.history import Summary, build_history
 
@@ -62,7 +62,7 @@ class SampleInfo:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.database}"
+        return sqlite_url(self.database)
 
 
 def _toml_list(items: list[str], indent: str = "    ") -> str:
@@ -142,7 +142,7 @@ def plan_text() -> str:
 
 def _write_config_dir(config_dir: Path, database: Path) -> None:
     config_dir.mkdir()
-    (config_dir / "acme.conf").write_text(acme_conf(FINAL_ERA, database_url=f"sqlite:///{database}"))
+    (config_dir / "acme.conf").write_text(acme_conf(FINAL_ERA, database_url=sqlite_url(database)))
     (config_dir / "services.conf").write_text(services_conf(FINAL_ERA))
     for name in ("lb_agent.ini", "fw_driver.ini", "vpn_agent.ini"):
         (config_dir / name).write_bytes(render(f"etc/{name}", FINAL_ERA, 0))

@@ -448,11 +448,16 @@ def _rows(rows: int, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file; `#`, `?` and `%` in the path are escaped, not read as URL syntax."""
+    return sa.engine.URL.create("sqlite", database=str(path)).render_as_string()
+
+
 def build_database(path: Path, rows: int, on_table: Callable[[str, int], None] | None = None) -> dict[str, int]:
     """Create the SQLite database at `path` and fill it; return the row count per table."""
     md = schema()
     data = _rows(rows, random.Random(SEED))
-    engine = sa.create_engine(f"sqlite:///{path}")
+    engine = sa.create_engine(sqlite_url(path))
     counts: dict[str, int] = {}
     try:
         md.create_all(engine)

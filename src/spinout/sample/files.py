@@ -710,7 +710,9 @@ class LoadBalancerPluginDb(object):
 
 import mock
 
+import $lb.agent.agent_manager
 from $pkg.common import constants
+from $pkg.db import lb, models_v2
 from $lb import plugin
 
 
@@ -719,6 +721,16 @@ class LoadBalancerPluginTestCase(unittest.TestCase):
     def test_plugin_type(self, parse):
         parse.return_value = []
         self.assertEqual(constants.LOADBALANCER, plugin.LoadBalancerPlugin().get_plugin_type())
+
+    def test_models(self):
+        # One import line naming a package that moves (acme.db.lb) and a module that stays (models_v2).
+        self.assertEqual("pools", lb.loadbalancer_db.Pool.__tablename__)
+        self.assertEqual("ports", models_v2.Port.__tablename__)
+
+    def test_agent_options(self):
+        # An attribute chain through a plain `import a.b.c`.
+        opts = $lb.agent.agent_manager.OPTS
+        self.assertEqual("device_driver", opts[0].name)
 
     @mock.patch("$lb.agent.agent_manager.LbaasAgentManager")
     @mock.patch("$pkg.db.models_v2.Port")

@@ -263,6 +263,7 @@ class HistoryBuilder:
         self.count = 0
         self.clock = EPOCH
         self.step = max(600, SPAN // max(commits, 1))
+        self.report_every = max(1, min(500, commits // 50))  # about 50 progress events, at most one per 500
         self.summary = Summary()
         self.changes: list[Change] = []
         self.feature: dict[str, int] | None = None
@@ -325,7 +326,7 @@ class HistoryBuilder:
             self.summary.merges += 1
         if not lines and full_tree is None and len(parents) == 1:
             self.summary.empty += 1
-        if self.count % 500 == 0:
+        if self.count % self.report_every == 0:
             self.progress.advance("sample", self.count, self.target)
         return mark
 

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from spinout import api
-from spinout.errors import UnsafeSourceError
-from spinout.progress import Finished, RecordingProgress, Started
+from spinout.errors import ToolError, UnsafeSourceError
+from spinout.progress import Advanced, Finished, RecordingProgress, Started
 from spinout.sample import MIN_COMMITS, SampleInfo, build_sample
 
 PY2_FILE = "acme/services/vpn/device_drivers/cisco_csr_rest_client.py"
@@ -305,6 +305,10 @@ def test_reports_progress(tmp_path: Path) -> None:
     assert [e.task for e in progress.of(Started)] == ["sample", "sample-db"]
     assert [e.task for e in progress.of(Finished)] == ["sample", "sample-db"]
     assert any(str(info.plan) in n for n in progress.notes())
+    advanced = [e for e in progress.of(Advanced) if e.task == "sample"]
+    assert len(advanced) >= 10
+    assert advanced[-1].completed == info.history.commits
+    assert [e.completed for e in advanced] == sorted(e.completed for e in advanced)
 
 
 @pytest.mark.heavy
@@ -338,3 +342,52 @@ def test_every_merge_is_what_git_merge_makes(sample: SampleInfo) -> None:
         )
         assert proc.returncode == 0, (commit, proc.stdout)  # 1 would mean a conflict
         assert proc.stdout.split()[0] == tree, commit
+
+
+def test_missing_git_is_a_tool_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ToolError, match="git is not installed"):
+        build_sample(tmp_path / "s", commits=MIN_COMMITS)
+
+
+_IMPORT_SCRIPT = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+"""
+
+
+def test_every_module_imports(sample: SampleInfo) -> None:
+    """The code is real: every module outside the tests (except the Python 2 one) imports with the repository on
+    the path."""
+    modules = []
+    for path in sorted(sample.repo.glob("acme/**/*.py")):
+        rel = path.relative_to(sample.repo).as_posix()
+        if rel == PY2_FILE or "/tests/" in rel:
+            continue
+        modules.append(rel[: -len(".py")].replace("/", ".").removesuffix(".__init__"))
+    assert "acme.agent.l3_agent" in modules and "acme.services.lb.plugin" in modules
+    env = {**os.environ, "PYTHONPATH": str(sample.repo)}
+    proc = subprocess.run([sys.executable, "-c", _IMPORT_SCRIPT, *modules], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_plan_fits_the_database_and_config(sample: SampleInfo) -> None:
+    """Every table is the core's or claimed by exactly one service; every config rule's section exists."""
+    plan = api.check_plan(sample.plan).plan
+    engine = sa.create_engine(sample.database_url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    claimed = [t for svc in plan.service for t in svc.tables]
+    assert len(claimed) == len(set(claimed))
+    assert set(claimed) <= tables
+    assert tables - set(claimed) == {"networks", "subnets", "ports", "routers", "agents"}
+    for svc in plan.service:
+        for rule in svc.config:
+            text = (sample.repo / rule.from_).read_text()
+            assert f"[{rule.section}]" in text.splitlines(), (svc.name, rule.section)
+            if rule.match is not None:
+                prefix = rule.match.rstrip("*")
+                assert f"{rule.key} = {prefix}" in text
