@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-
 from tests.fixtures.repobuilder import RepoBuilder
 
 

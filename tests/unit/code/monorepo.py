@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pygit2
+from tests.fixtures.repobuilder import RepoBuilder
 
 from spinout.plan.model import Plan, path_covers
 from spinout.plan.modules import moved_files
-from tests.fixtures.repobuilder import RepoBuilder
 
 
 def d(text: str) -> str:

@@ -10,9 +10,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.unit.code.test_transform import CORE_FILE, RENAMER
+
 from spinout.code.postcheck import check_file
 from spinout.code.transform import rewrite_module
-from tests.unit.code.test_transform import CORE_FILE, RENAMER
 
 MODULES = {
     "acme/services/service_base.py": "VALUE = 'service_base'\n",

@@ -6,11 +6,11 @@ import textwrap
 
 import libcst as cst
 import pytest
+from tests.unit.code.test_transform import RENAMER
 
 from spinout.code.fallback import KIND_FB_FROM, KIND_FB_NAME, KIND_FB_REGEX, KIND_FB_STRING, rewrite_fallback
 from spinout.code.postcheck import check_file
 from spinout.code.transform import FileContext
-from tests.unit.code.test_transform import RENAMER
 
 PY2 = textwrap.dedent("""\
     import acme.services.lb.plugin

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from tests.unit.code.monorepo import build
+from tests.unit.code.test_rewrite_sample import split_sample
 
 from spinout.cli import main
 from spinout.code.gitops import read_tree
-from tests.unit.code.monorepo import build
-from tests.unit.code.test_sample import split_sample
 
 
 def export(repo_path: Path, dest: Path) -> Path:

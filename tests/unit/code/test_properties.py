@@ -6,10 +6,10 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from spinout.code.transform import FileContext, rewrite_module
 from tests.unit.code.test_differential import SNIPPETS
 from tests.unit.code.test_transform import CORE_FILE, MOVES, RENAMER
+
+from spinout.code.transform import FileContext, rewrite_module
 
 PIECES = [
     "acme",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tomllib
 
+from tests.unit.code.monorepo import d
+from tests.unit.code.test_transform import RENAMER
+
 from spinout.code.compat import shim_source
 from spinout.code.references import PathRenamer, is_reference_file, rewrite_reference
 from spinout.code.scaffold import EntryPoint, core_packaging, read_entry_points, service_packaging
 from spinout.plan.model import Compat, Core, Service
-from tests.unit.code.monorepo import d
-from tests.unit.code.test_transform import RENAMER
 
 SERVICE = Service(name="acme-lb", package="acme_lb", paths=["acme/services/lb/"], rename={"acme/": "acme_lb/"})
 TARGET_FILES = ["acme_lb/services/lb/plugin.py", "acme_lb/tests/unit/lb/test_x.py", "etc/lb.ini"]

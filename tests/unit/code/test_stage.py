@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from tests.unit.code.monorepo import SOURCE, blob, build, d, tip
 
 from spinout.cli import main
 from spinout.code.gitops import TRAILER
-from tests.unit.code.monorepo import SOURCE, blob, build, d, tip
 
 
 def targets(root: Path) -> tuple[Path, Path]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from tests.fixtures.repobuilder import RepoBuilder
+from tests.unit.code.monorepo import blob
 
 from spinout.cli import main
 from spinout.code.gitops import read_tree
@@ -14,8 +16,6 @@ from spinout.plan.load import load_plan
 from spinout.plan.model import path_covers
 from spinout.plan.modules import moved_files
 from spinout.sample import MIN_COMMITS, build_sample
-from tests.fixtures.repobuilder import RepoBuilder
-from tests.unit.code.monorepo import blob
 
 
 def split_sample(root: Path) -> Path:
