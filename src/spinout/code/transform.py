@@ -84,11 +84,18 @@ class Renamer:
             parts = n.split(".")
             for i in range(1, len(parts)):
                 children.setdefault(".".join(parts[:i]), set()).add(parts[i])
+        # The imported names run to the closing parenthesis (comments included), or to the end of the line.
         alternatives = [
-            re.escape(p) + r"\s+import\s+\(?[\w\s,\\]*?\b(?:" + _alternation(sorted(cs)) + r")\b"
+            re.escape(p) + r"\s+import\s+(?:\([^)]*?|(?:[^\n;\\]|\\\n)*?)\b(?:" + _alternation(sorted(cs)) + r")\b"
             for p, cs in sorted(children.items())
         ]
         self._from_b = re.compile((r"\bfrom\s+(?:" + "|".join(alternatives) + ")").encode()) if alternatives else None
+        # `import acme.services as s` followed by `s.lb.x`.
+        self._import_as_b = (
+            re.compile((r"\bimport\s+(?:" + _alternation(sorted(self._ancestors)) + r")\s+as\b").encode())
+            if self._ancestors
+            else None
+        )
 
     def rename(self, dotted: str) -> str | None:
         return self.modules.rename(dotted)
@@ -97,8 +104,8 @@ class Renamer:
         """The cheap pre-filter: does this file mention a moved name at all?
 
         Full names (`acme.services.lb.plugin`, also in strings), `from <ancestor package> import <next part>`
-        on the way to a moved module, and, in a file whose own module name changed, any relative import (it may
-        no longer resolve).
+        on the way to a moved module, `import <ancestor package> as x`, and, in a file whose own module name
+        changed, any relative import (it may no longer resolve).
         """
         if (
             self._names_b is not None
@@ -107,6 +114,8 @@ class Renamer:
         ):
             return True
         if self._from_b is not None and self._from_b.search(data):
+            return True
+        if self._import_as_b is not None and self._import_as_b.search(data):
             return True
         return moved_file and re.search(rb"\bfrom\s+\.", data) is not None
 

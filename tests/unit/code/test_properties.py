@@ -62,7 +62,14 @@ def test_sub_text_matches_the_reference(text: str) -> None:
 
 
 def test_prefilter_selects_every_file_the_rewrite_changes() -> None:
-    sources = [*SNIPPETS, "from acme import services\nservices.lb.plugin\n", "from acme.db import lb\nlb.models\n"]
+    sources = [
+        *SNIPPETS,
+        "from acme import services\nservices.lb.plugin\n",
+        "from acme.db import lb\nlb.models\n",
+        "import acme.services as s\ns.lb.plugin.Plugin\n",
+        "from acme.services import (\n    # the load balancer\n    lb,\n)\n",
+        "from acme.services import service_base, \\\n    lb\n",
+    ]
     for src in sources:
         changed = rewrite_module(src.encode(), CORE_FILE, RENAMER).after != src.encode()
         assert changed, src
