@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spinout.boundary import stage as boundary_stage
 from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
@@ -27,6 +28,9 @@ from spinout.progress import NullProgress, Progress
 from spinout.repo import GitRepoView, open_repository
 from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
+
+if TYPE_CHECKING:
+    from spinout.code.stage import RewriteResult
 
 
 def check_plan(plan_path: Path, progress: Progress | None = None) -> PlanCheckResult:
@@ -259,6 +263,14 @@ def coupling(
 ) -> CouplingResult:
     """`spinout coupling PLAN`: where each service uses the core."""
     return boundary_stage.coupling(load_plan(plan_path), repo, svg, progress or NullProgress())
+
+
+def rewrite(plan_path: Path, *, dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+    """`spinout rewrite`: one commit per split target (the service's split commit, the core's compat commit)."""
+    from spinout.code.stage import run_rewrite  # libcst and pyflakes load only for this command
+
+    plan = load_checked_plan(plan_path)
+    return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())
 
 
 # -- data stage (spinout db ...) -----------------------------------------------------------------------------------

@@ -317,6 +317,30 @@ class Database(_Model):
         return v
 
 
+class Code(_Model):
+    """The code stage's choices (`spinout rewrite`); docs/code.md.
+
+    `references`: globs (fnmatch on the whole path or the file name) of non-Python files whose dotted names and
+    paths are rewritten; None means the stage's defaults (setup.cfg, tox.ini, MANIFEST.in, .gitreview, README*,
+    *.rst, *.md, *.txt, *.ini, *.cfg, *.conf, *.sample, *.toml, *.yaml, *.yml). `exclude`: globs of files the stage
+    leaves alone, Python or not.
+    """
+
+    references: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("references", "exclude")
+    @classmethod
+    def _globs(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        for g in v:
+            if not g:
+                raise ValueError("an empty glob matches nothing; remove it")
+            check_glob(g, "glob")
+        return v
+
+
 class Plan(_Model):
     """A whole spin-off plan."""
 
@@ -326,6 +350,7 @@ class Plan(_Model):
     output: Output = Field(default_factory=Output)
     boundary: Boundary = Field(default_factory=Boundary)
     database: Database = Field(default_factory=Database)
+    code: Code = Field(default_factory=Code)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
