@@ -202,6 +202,7 @@ def test_strip_only_after_a_verified_copy(db_url: str, tmp_path: Path) -> None:
         assert snapshot(db_url) == before
         assert api.db_verify(plan, db_url, urls).exit_code == 0
         # a row written to the source after verification makes the verification stale
+        fw2 = neutron_db.uid("fw", 2)
         engine = sa.create_engine(db_url)
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM lb_events WHERE event = 'created'"))
@@ -212,6 +213,12 @@ def test_strip_only_after_a_verified_copy(db_url: str, tmp_path: Path) -> None:
                 neutron_db.METADATA.tables["lb_events"].insert(),
                 [r for r in neutron_db.rows(6)["lb_events"] if r["event"] == "created"],
             )
+            # an update keeps the count: the checksum recomputed at strip time sees it
+            conn.execute(sa.text("UPDATE firewalls SET status = 'DOWN' WHERE id = :i"), {"i": fw2})
+        with pytest.raises(UnsafeSourceError, match=r"firewalls \(source rows changed since verified\)"):
+            api.db_strip(plan, db_url, urls, out)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE firewalls SET status = 'ACTIVE' WHERE id = :i"), {"i": fw2})
         engine.dispose()
         stripped = api.db_strip(plan, db_url, urls, out)
     assert sorted(stripped.dropped) == sorted(LB + FW) and stripped.forced == []

@@ -366,7 +366,8 @@ class StripResult:
 
 
 def unverified(plan: Plan, core: sa.Engine, md: sa.MetaData, dp: DataPlan, urls: Mapping[str, str]) -> list[str]:
-    """Moved tables without a recorded, matching verification whose source row count is still the one verified."""
+    """Moved tables without a recorded, matching verification, or whose source has changed since (row count, then
+    checksum recomputed now: an update after the verification would otherwise be lost with the dropped table)."""
     missing = []
     for name, url in urls.items():
         with engine(url) as target:
@@ -380,6 +381,10 @@ def unverified(plan: Plan, core: sa.Engine, md: sa.MetaData, dp: DataPlan, urls:
                 now = conn.execute(sa.select(sa.func.count()).select_from(md.tables[table])).scalar_one()
             if now != row.source_rows:
                 missing.append(f"{name}.{table} (source has {now} rows, {row.source_rows} when verified)")
+                continue
+            columns = sorted(c.name for c in md.tables[table].columns)
+            if reconcile.table_digest(core, md.tables[table], columns).checksum != row.source_checksum:
+                missing.append(f"{name}.{table} (source rows changed since verified)")
     return missing
 
 
