@@ -337,13 +337,15 @@ def _write_batch(
 
 _NO_AUTO_VALUE_ON_ZERO = sa.text(
     "SET SESSION sql_mode = IF(FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@SESSION.sql_mode), @@SESSION.sql_mode, "
-    "CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO'))"
+    "CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')), SESSION foreign_key_checks = 0"
 )
 
 
 def _keep_zero_keys(tconn: sa.Connection) -> None:
-    """MySQL/MariaDB replace a 0 written into an AUTO_INCREMENT column by the next sequence value, which would
-    silently change a copied key; mysqldump sets the same mode for the same reason."""
+    """MySQL/MariaDB session settings for copied rows, the ones mysqldump's output sets too: a 0 written into an
+    AUTO_INCREMENT column stays 0 (instead of silently becoming the next sequence value), and foreign keys are not
+    checked row by row, so a row may reference one with a greater key in the same table (the source held them
+    together; verify compares the result)."""
     if tconn.dialect.name == "mysql":
         tconn.execute(_NO_AUTO_VALUE_ON_ZERO)
 
