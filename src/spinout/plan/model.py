@@ -287,6 +287,10 @@ class Database(_Model):
     metadata: str | None = Field(default=None, description="'module:attr' of the models' MetaData")
     batch_size: Annotated[int, Field(gt=0)] = 5000
     no_pk_row_limit: Annotated[int, Field(gt=0)] = 1_000_000
+    pass_through: bool = Field(
+        default=True,
+        description="same MariaDB/MySQL server on both ends: let it move each batch with INSERT ... SELECT",
+    )
 
     @field_validator("metadata")
     @classmethod
