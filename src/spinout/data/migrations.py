@@ -393,6 +393,9 @@ def format_python(paths: Sequence[Path]) -> bool:
     if ruff is None:
         return False
     py = [str(p) for p in paths if p.suffix == ".py"]
+    if not py:
+        # ruff given no path formats the current directory: the user's own files.
+        return True
     for args in (["check", "--fix-only", "--select", "I,F401", "--quiet"], ["format", "--quiet"]):
         proc = subprocess.run([ruff, *args, "--isolated", *py], capture_output=True, text=True, check=False)
         if proc.returncode not in (0, 1):

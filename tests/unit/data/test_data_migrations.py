@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
-from spinout.data.migrations import core_head, portable, service_environment
+from spinout.data.migrations import core_head, format_python, portable, service_environment
 from spinout.errors import PlanError, ToolError
 
 REV = """
@@ -84,3 +84,13 @@ def test_shared_mode_base_revision_is_empty_with_own_version_table(tmp_path: Pat
     assert module.revision == written.revision and module.down_revision is None
     assert module.branch_labels == ("acme_lb",)
     assert "op.create_table" not in rev_file.read_text()
+
+
+def test_formatting_no_generated_file_leaves_the_current_directory_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    untidy = "x  =  [1,\n 2]\nimport os\n"
+    (tmp_path / "users_code.py").write_text(untidy)
+    monkeypatch.chdir(tmp_path)
+    assert format_python([tmp_path / "notes.txt"])
+    assert (tmp_path / "users_code.py").read_text() == untidy
