@@ -187,8 +187,8 @@ def conf_split(
     )
 
 
-# The data stage's steps, in the deployer's order. None until the data stage (spinout db ...) lands on main; the lead
-# wires each to its spinout.data function at merge time (a StepRun takes a Progress and returns summary lines).
+# The data stage's steps, in the deployer's order; `db_upgrade_steps` gives their callables (a StepRun takes a Progress
+# and returns summary lines). A step without a callable is reported as unavailable, never skipped silently.
 UPGRADE_DATA_STEPS: tuple[tuple[str, str], ...] = (
     ("db-migrations", "run each service's migrations on its own database"),
     ("db-copy", "copy each service's tables from the core database (resumable)"),
@@ -231,11 +231,12 @@ def upgrade(
             preview=config_preview,
         )
     ]
+    if data_steps is None:
+        # The data stage's work files (alembic environments) live beside the journal, so a resumed upgrade finds them.
+        data_steps = db_upgrade_steps(plan_path, db_url, service_db_urls, config_dir / ".spinout-db")
     for name, description in UPGRADE_DATA_STEPS:
-        run = (data_steps or {}).get(name)
-        steps.append(
-            Step(name, description, run, "" if run else "the data stage (spinout db ...) is not in this build yet")
-        )
+        run = data_steps.get(name)
+        steps.append(Step(name, description, run, "" if run else "no callable for this step was given"))
     digest = fingerprint(plan.fingerprint(), db_url, *sorted(f"{k}={v}" for k, v in service_db_urls.items()))
     after = [
         "install the service packages (" + ", ".join(sorted(names)) + ") on every node that runs the core",

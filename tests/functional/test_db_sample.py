@@ -7,6 +7,7 @@ verify proves them equal, strip drops them from the core.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names
 
 from spinout import api
+from spinout.cli import main
 from spinout.plan.load import load_plan
 from spinout.sample import build_sample
 
@@ -61,7 +63,7 @@ def test_sample_database_is_split_copied_verified_and_stripped(db_url: str, tmp_
 
 
 @pytest.mark.slow
-def test_deployer_upgrade_runs_the_data_steps(db_url: str, tmp_path: Path) -> None:
+def test_deployer_upgrade_runs_the_data_steps(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`spinout upgrade` with the data steps wired: config split, migrations, copy, verify, strip; rerun is a no-op."""
     info = build_sample(tmp_path / "sample")
     core = info.database_url
@@ -73,10 +75,13 @@ def test_deployer_upgrade_runs_the_data_steps(db_url: str, tmp_path: Path) -> No
         sibling_database(db_url, tmp_path, "s2") as s2,
     ):
         urls = dict(zip(services, (s0, s1, s2), strict=True))
-        steps = api.db_upgrade_steps(info.plan, core, urls, tmp_path / "work")
-        result = api.upgrade(info.plan, info.config_dir, core, urls, data_steps=steps)
-        assert result.exit_code == 0, result.lines()
-        assert [(s.name, s.status) for s in result.steps] == [
+        # Through the command line, so that the default wiring of the data steps is what runs.
+        args = ["upgrade", str(info.plan), "--config-dir", str(info.config_dir), "--db-url", core, "--json"]
+        for name, url in urls.items():
+            args += ["--service-db-url", f"{name}={url}"]
+        assert main(args) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert [(s["name"], s["status"]) for s in out["steps"]] == [
             ("config", "done"),
             ("db-migrations", "done"),
             ("db-copy", "done"),
@@ -89,5 +94,6 @@ def test_deployer_upgrade_runs_the_data_steps(db_url: str, tmp_path: Path) -> No
         for url in urls.values():
             copied.update(snapshot(url, sorted(moved & table_names(url))))
         assert {t: len(rows) for t, rows in copied.items()} == {t: len(before[t]) for t in moved}
-        again = api.upgrade(info.plan, info.config_dir, core, urls, data_steps=steps)
-        assert again.exit_code == 0 and {s.status for s in again.steps} == {"done"}
+        assert main(args) == 0
+        again = json.loads(capsys.readouterr().out)
+        assert {s["status"] for s in again["steps"]} == {"done"}

@@ -483,6 +483,12 @@ def upgrade_steps(
     """The data steps of `spinout upgrade`, by name (db-migrations, db-copy, db-verify, db-strip). The generated
     alembic environments go into `workdir` and stay there: the strip step applies the core's revision from it."""
     shared = plan.database.mode == "shared"
+    if not any(s.tables for s in plan.service):
+        # Nothing moves between databases: each step says so rather than failing on artefacts it never made.
+        def nothing(progress: Progress) -> list[str]:
+            return ["the plan names no tables (service[i].tables): no data to move"]
+
+        return dict.fromkeys(("db-migrations", "db-copy", "db-verify", "db-strip"), nothing)
 
     def migrations(progress: Progress) -> list[str]:
         written = db_migrations(plan, core_url, workdir, None, progress)
