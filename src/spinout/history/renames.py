@@ -1,0 +1,319 @@
+"""`follow_renames`: the earlier names of every kept file, for all kept files in one walk of the history.
+
+`find_earlier_names(repo, paths, tips)` answers, for each file present at a tip under the plan paths (directory
+prefixes ending in '/' or exact files), "under which other names did this file live earlier?", the way
+`git log --follow -- FILE` answers it for one file — but for thousands of files in one walk.
+
+How the walk works. Commits are visited children before parents (topological order) starting at the tips. Each
+commit carries the set of *followed names* it must look for: at a tip, every kept file under its own name. A
+non-merge commit whose tree differs from its parent's is diffed against the parent (libgit2 skips unchanged
+subtrees by id; commits with an identical tree are not diffed at all). A followed name the diff shows as *added*
+is where that file appeared: spinout then asks which file of the parent it came from, exactly as git's `--follow`
+does (`spinout.history.similarity`: exact renames first, then similarity of at least 50%; deleted sources
+(renames) before sources that stay (copies)). If one is found, the parent follows the old name instead, and the
+old name is recorded for every current file it leads to; chains (a → b → c) follow naturally. Merges are not
+diffed, as `git log` does not diff them: their followed names pass to every parent unchanged, so a rename made on
+a side branch is found on that branch and its old name is followed below the branch point. A commit reached from
+several children follows the union of their names.
+
+Differences from `git log --follow`, on purpose:
+
+- git keeps one followed name for the whole walk and switches it the first time it meets a rename in date order,
+  so on branchy histories what it finds depends on commit dates; here each line of history follows its own names.
+  On a linear history both give the same names (tested against git itself).
+- When a followed file appears without any source (a new file), its history ends there. git keeps looking for the
+  name further back, so if an unrelated file had the same name earlier and was deleted before the new one was
+  created, git continues into that older file's history (and through *its* renames). spinout does not: a deleted
+  file is not the history of a different file created later at its path.
+
+What the history engine does with the result (`FollowedRenames`, one per service with `follow_renames = true`):
+`added` lists, per current file, the earlier names that the plan's paths do not already cover. Those old paths are
+kept in every commit as extra exact-file paths, under the names they had then passed through the service's
+`rename` map — `extra_paths(service.renamed)` gives the `{old path: target path}` pairs, which is what
+`git filter-repo --path OLD` plus the plan's `--path-rename` would keep. An old name that still exists at a tip
+as some other file (it was reused, or it is the source of a copy that stays) is not added, because keeping it would
+bring that other file into the service; it is listed in `skipped` with the reason so the split can report it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pygit2
+
+from spinout.errors import PlanError, Problem
+from spinout.history.similarity import DEFAULT_MIN_SCORE, Candidate, SignatureSource, choose_origin
+from spinout.plan.model import Plan, Service, path_covers
+from spinout.progress import NullProgress, Progress
+
+_REGULAR = {pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE}
+_FILE_MODES = _REGULAR | {pygit2.GIT_FILEMODE_LINK}
+_PROGRESS_EVERY = 1000
+
+# Followed names of one commit: name in that commit → the current (tip) paths it leads to. Shared between
+# commits and never mutated once built, so that unchanged stretches of history cost nothing.
+_Tracked = dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class EarlierNames:
+    """Earlier names of the kept files, with walk figures."""
+
+    tips: tuple[str, ...]
+    earlier: Mapping[str, tuple[str, ...]]  # every current kept file → its earlier names, newest first
+    commits_walked: int = 0
+    commits_diffed: int = 0
+    origins_searched: int = 0
+
+    def renamed_files(self) -> dict[str, tuple[str, ...]]:
+        return {path: names for path, names in self.earlier.items() if names}
+
+
+@dataclass(frozen=True)
+class FollowedRenames:
+    """What `follow_renames` adds to one service: old paths per current file, and old paths it left out."""
+
+    service: str
+    added: Mapping[str, tuple[str, ...]]  # current path → earlier names outside the plan's paths
+    skipped: Mapping[str, str] = field(default_factory=dict)  # earlier name → why it is not kept
+
+    @property
+    def exit_code(self) -> int:
+        return 0
+
+    def added_paths(self) -> list[str]:
+        """Every old path to keep, once, sorted."""
+        return sorted({old for names in self.added.values() for old in names})
+
+    def extra_paths(self, renamed: Any = None) -> dict[str, str]:
+        """`{old path: path in the target}`: old paths keep the names they had then, through the plan's renames.
+
+        `renamed` is the service's `Service.renamed` (identity when None).
+        """
+        return {old: (renamed(old) if renamed is not None else old) for old in self.added_paths()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "added": {path: list(names) for path, names in sorted(self.added.items())},
+            "added_paths": self.added_paths(),
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+
+    def lines(self) -> list[str]:
+        paths = self.added_paths()
+        out = [f"{self.service}: follow_renames keeps {len(paths)} earlier path(s) of {len(self.added)} file(s)"]
+        for path, names in sorted(self.added.items()):
+            out.append(f"  {path} <- {' <- '.join(names)}")
+        for old, why in sorted(self.skipped.items()):
+            out.append(f"  not kept: {old} ({why})")
+        return out
+
+
+def find_earlier_names(
+    repo: pygit2.Repository,
+    paths: Sequence[str],
+    tips: Sequence[str],
+    progress: Progress | None = None,
+) -> dict[str, list[str]]:
+    """For every file under `paths` at the `tips`, its earlier names across history (newest first)."""
+    found = walk_earlier_names(repo, paths, tips, progress)
+    return {path: list(names) for path, names in found.earlier.items()}
+
+
+def follow_renames(
+    repo: pygit2.Repository,
+    plan: Plan,
+    tips: Sequence[str],
+    progress: Progress | None = None,
+) -> dict[str, FollowedRenames]:
+    """One walk for every service with `follow_renames = true`; one `FollowedRenames` per such service."""
+    services = [s for s in plan.service if s.follow_renames]
+    if not services:
+        return {}
+    all_paths = sorted({p for s in services for p in s.paths})
+    found = walk_earlier_names(repo, all_paths, tips, progress)
+    at_tips = _files_at_tips(repo, _resolve(repo, tips))
+    return {s.name: _for_service(s, found, at_tips) for s in services}
+
+
+def _for_service(service: Service, found: EarlierNames, at_tips: set[str]) -> FollowedRenames:
+    added: dict[str, tuple[str, ...]] = {}
+    skipped: dict[str, str] = {}
+    for path, names in found.earlier.items():
+        if not any(path_covers(p, path) for p in service.paths):
+            continue
+        extra = []
+        for old in names:
+            if any(path_covers(p, old) for p in service.paths):
+                continue  # already kept by the plan
+            if old in at_tips:
+                skipped[old] = f"earlier name of {path}, but a different file has this path at a tip"
+                continue
+            extra.append(old)
+        if extra:
+            added[path] = tuple(extra)
+    return FollowedRenames(service.name, added, skipped)
+
+
+def _resolve(repo: pygit2.Repository, tips: Sequence[str]) -> list[pygit2.Commit]:
+    commits: list[pygit2.Commit] = []
+    problems: list[Problem] = []
+    for i, tip in enumerate(tips):
+        try:
+            commits.append(repo.revparse_single(tip).peel(pygit2.Commit))
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            problems.append(Problem(f"tips[{i}]", f"{tip!r} does not name a commit in {repo.path}"))
+    if problems:
+        raise PlanError(problems)
+    return commits
+
+
+def _blobs(tree: pygit2.Object, prefix: str) -> Iterator[tuple[str, pygit2.Object]]:
+    """(path, entry) for every file (regular or symlink) below `tree`, in git's path order."""
+    assert isinstance(tree, pygit2.Tree)
+    for entry in tree:
+        path = prefix + (entry.name or "")
+        if entry.filemode == pygit2.GIT_FILEMODE_TREE:
+            yield from _blobs(entry, path + "/")  # pygit2 tree entries of type tree are Tree objects
+        elif entry.filemode in _FILE_MODES:
+            yield path, entry
+
+
+def _kept_files(tree: pygit2.Tree, paths: Sequence[str]) -> set[str]:
+    kept: set[str] = set()
+    for plan_path in paths:
+        if plan_path.endswith("/"):
+            try:
+                entry = tree[plan_path.rstrip("/")]
+            except KeyError:
+                continue
+            if entry.filemode == pygit2.GIT_FILEMODE_TREE:
+                kept.update(path for path, _ in _blobs(entry, plan_path))
+        else:
+            try:
+                entry = tree[plan_path]
+            except KeyError:
+                continue
+            if entry.filemode in _FILE_MODES:
+                kept.add(plan_path)
+    return kept
+
+
+def _files_at_tips(repo: pygit2.Repository, commits: Sequence[pygit2.Commit]) -> set[str]:
+    out: set[str] = set()
+    for commit in commits:
+        out.update(path for path, _ in _blobs(commit.tree, ""))
+    return out
+
+
+def _union(a: _Tracked, b: _Tracked) -> _Tracked:
+    if a is b:
+        return a
+    if len(b) > len(a):
+        a, b = b, a
+    if all(a.get(name) is not None and ids <= a[name] for name, ids in b.items()):
+        return a  # reuse the larger map: keeps maps shared down the history
+    merged = dict(a)
+    for name, ids in b.items():
+        have = merged.get(name)
+        merged[name] = ids if have is None else have | ids
+    return merged
+
+
+class _Walk:
+    def __init__(self, repo: pygit2.Repository, min_score: int) -> None:
+        self.repo = repo
+        self.min_score = min_score
+        self.signatures = SignatureSource(lambda hex_id: repo[hex_id].read_raw())
+        self.earlier: dict[str, dict[str, None]] = {}  # current path → ordered set of earlier names
+        self.diffed = 0
+        self.searched = 0
+
+    def step(self, commit: pygit2.Commit, parent: pygit2.Commit, tracked: _Tracked) -> _Tracked:
+        """The names the parent follows, given those the commit follows."""
+        diff = parent.tree.diff_to_tree(commit.tree)
+        self.diffed += 1
+        appeared: list[tuple[str, str, int]] = []
+        deleted: set[str] = set()
+        for delta in diff.deltas:
+            if delta.status == pygit2.GIT_DELTA_ADDED:
+                new = delta.new_file
+                if new.path in tracked:
+                    appeared.append((new.path, str(new.id), new.mode))
+            elif delta.status == pygit2.GIT_DELTA_DELETED:
+                deleted.add(delta.old_file.path)
+        if not appeared:
+            return tracked
+        candidates = [
+            Candidate(path, str(entry.id), entry.filemode in _REGULAR, path in deleted)
+            for path, entry in _blobs(parent.tree, "")
+        ]
+        result = dict(tracked)
+        for path, blob, mode in appeared:
+            self.searched += 1
+            origin = choose_origin(path, blob, mode in _REGULAR, candidates, self.signatures, self.min_score)
+            ids = result.pop(path)
+            if origin is None:
+                continue  # the file starts here: its history ends (see the module docstring)
+            have = result.get(origin.path)
+            result[origin.path] = ids if have is None else have | ids
+            for current in ids:
+                if origin.path != current:
+                    self.earlier.setdefault(current, {})[origin.path] = None
+        return result
+
+
+def walk_earlier_names(
+    repo: pygit2.Repository,
+    paths: Sequence[str],
+    tips: Sequence[str],
+    progress: Progress | None = None,
+    *,
+    min_score: int = DEFAULT_MIN_SCORE,
+) -> EarlierNames:
+    """`find_earlier_names` with the walk's figures; `min_score` in git's units (30000 = 50%)."""
+    progress = progress or NullProgress()
+    commits = _resolve(repo, tips)
+    pending: dict[pygit2.Oid, _Tracked] = {}
+    current: set[str] = set()
+    for commit in commits:
+        kept = _kept_files(commit.tree, paths)
+        current |= kept
+        tracked: _Tracked = {path: frozenset((path,)) for path in kept}
+        pending[commit.id] = _union(pending[commit.id], tracked) if commit.id in pending else tracked
+    walk = _Walk(repo, min_score)
+    progress.start("renames", f"following earlier names of {len(current)} file(s)")
+    walked = 0
+    if pending:
+        walker = repo.walk(commits[0].id, pygit2.enums.SortMode.TOPOLOGICAL)
+        for commit in commits[1:]:
+            walker.push(commit.id)
+        for commit in walker:
+            walked += 1
+            if walked % _PROGRESS_EVERY == 0:
+                progress.advance("renames", walked, counters={"diffed": walk.diffed, "renames": len(walk.earlier)})
+            tracked = pending.pop(commit.id, {})
+            if tracked:
+                parent_ids = commit.parent_ids
+                if len(parent_ids) == 1:
+                    parent = commit.parents[0]
+                    if parent.tree_id != commit.tree_id:
+                        tracked = walk.step(commit, parent, tracked)
+                for pid in parent_ids:
+                    have = pending.get(pid)
+                    pending[pid] = tracked if have is None else _union(have, tracked)
+            if not pending:
+                break  # nothing further down is followed any more
+    earlier = {path: tuple(walk.earlier.get(path, {})) for path in sorted(current)}
+    renamed = sum(1 for names in earlier.values() if names)
+    progress.finish("renames", f"{renamed} of {len(current)} file(s) had earlier names; {walked} commits walked")
+    return EarlierNames(
+        tips=tuple(str(c.id) for c in commits),
+        earlier=earlier,
+        commits_walked=walked,
+        commits_diffed=walk.diffed,
+        origins_searched=walk.searched,
+    )

@@ -1,0 +1,199 @@
+"""Git's rename/copy similarity score and its choice of source for one followed file, as pure functions.
+
+`git log --follow` asks, for the one file it follows, "which file of the parent commit did this new file come
+from?" (tree-diff.c `try_to_follow_renames` → diffcore-rename with copies searched harder). This module answers
+the same question from blob contents, without a repository, so that `spinout.history.renames` can ask it for many
+followed files in one walk.
+
+What git does, and what is mirrored here:
+
+- Every regular file of the parent tree is a candidate source: files deleted by the commit ("renames") and files
+  that stay ("copies").
+- Exact pass first: a source with the same blob id. Git prefers a deleted source over one that stays, then one
+  with the same basename, then the first in path order.
+- Inexact pass: a similarity score in git's units (0..60000, 50% = 30000 by default). Content is cut into chunks
+  ending at a newline or after 64 bytes (CR of a CRLF dropped for text), and the score is the number of source bytes
+  whose chunk also appears in the destination, over the larger size. Files whose sizes differ by more than the
+  larger size times (1 - threshold) are not compared, and only regular files (not symlinks) are compared
+  inexactly. Git keeps the best 4 candidates per destination (ties broken by basename) and takes the best deleted
+  source among them; only when none is deleted does it take the best copy.
+
+One deliberate approximation: git hashes each chunk into 107,927 buckets, so two different chunks occasionally
+count as equal; here chunks are compared by content, which is the score git means to compute. Scores can therefore
+differ from git's by a hash collision's worth of bytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+MAX_SCORE = 60000
+DEFAULT_MIN_SCORE = 30000  # git's default for -M/--follow: 50%
+CANDIDATES_PER_DEST = 4  # git's NUM_CANDIDATE_PER_DST
+_BINARY_PROBE = 8000  # git looks for a NUL in the first 8000 bytes
+_CHUNK = 64
+
+
+def is_binary(data: bytes) -> bool:
+    """Git's `buffer_is_binary`: a NUL byte in the first 8000 bytes."""
+    return b"\0" in data[:_BINARY_PROBE]
+
+
+def chunk_counts(data: bytes) -> Counter[bytes]:
+    """Bytes per distinct chunk, the way diffcore-delta counts them (chunk content instead of its hash)."""
+    text = not is_binary(data)
+    if text and b"\r\n" in data:
+        # git skips a CR that precedes a LF in text, so "a\r\n" and "a\n" are the same chunk
+        data = data.replace(b"\r\n", b"\n")
+    counts: Counter[bytes] = Counter()
+    start = 0
+    size = len(data)
+    while start < size:
+        nl = data.find(b"\n", start, start + _CHUNK)
+        end = nl + 1 if nl >= 0 else min(start + _CHUNK, size)
+        chunk = data[start:end]
+        counts[chunk] += len(chunk)
+        start = end
+    return counts
+
+
+def similarity(
+    src_size: int,
+    src_counts: Counter[bytes],
+    dst_size: int,
+    dst_counts: Counter[bytes],
+    min_score: int = DEFAULT_MIN_SCORE,
+) -> int:
+    """Git's `estimate_similarity` for two regular files, in units of MAX_SCORE; 0 below `min_score`."""
+    max_size = max(src_size, dst_size)
+    base_size = min(src_size, dst_size)
+    delta = max_size - base_size
+    # git does not compare files whose size changed too much to reach the threshold (it tests against the larger
+    # size, although its comment says the smaller one; the code is what decides)
+    if max_size * (MAX_SCORE - min_score) < delta * MAX_SCORE:
+        return 0
+    if dst_size == 0:
+        return 0
+    small, large = (src_counts, dst_counts) if len(src_counts) <= len(dst_counts) else (dst_counts, src_counts)
+    copied = 0
+    for chunk, count in small.items():
+        other = large.get(chunk)
+        if other:
+            copied += min(count, other)
+    score = copied * MAX_SCORE // max_size
+    return score if score >= min_score else 0
+
+
+def basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file of the parent tree that the followed file may come from."""
+
+    path: str
+    blob: str  # hex id
+    regular: bool  # a regular file (not a symlink)
+    deleted: bool  # gone from the child commit: a rename source rather than a copy source
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The source git would report for the followed file: 'R' (rename) or 'C' (copy), with its score."""
+
+    path: str
+    status: str
+    score: int
+
+
+class SignatureSource:
+    """Reads blobs and caches their size and chunk counts (the same blob is compared many times)."""
+
+    def __init__(self, read: Callable[[str], bytes]) -> None:
+        self._read = read
+        self._cache: dict[str, tuple[int, Counter[bytes]]] = {}
+
+    def get(self, blob: str) -> tuple[int, Counter[bytes]]:
+        found = self._cache.get(blob)
+        if found is None:
+            data = self._read(blob)
+            found = (len(data), chunk_counts(data))
+            if len(self._cache) > 20000:  # bound memory on huge histories; recomputing is cheap
+                self._cache.clear()
+            self._cache[blob] = found
+        return found
+
+    def size(self, blob: str) -> int:
+        return self.get(blob)[0]
+
+
+def choose_origin(
+    dst_path: str,
+    dst_blob: str,
+    dst_regular: bool,
+    candidates: Sequence[Candidate],
+    signatures: SignatureSource,
+    min_score: int = DEFAULT_MIN_SCORE,
+) -> Origin | None:
+    """The source git's `--follow` picks for `dst_path`, or None when the file starts here.
+
+    `candidates` must be in path order (git's tree order), as git registers its sources.
+    """
+    # Exact pass (find_identical_files): unused (deleted) sources score 1, same basename adds 1, first best wins.
+    best: Candidate | None = None
+    best_score = -1
+    dst_base = basename(dst_path)
+    for cand in candidates:
+        if cand.blob != dst_blob or cand.regular != dst_regular:
+            continue
+        score = int(cand.deleted) + int(basename(cand.path) == dst_base)
+        if score > best_score:
+            best, best_score = cand, score
+            if score == 2:
+                break
+    if best is not None:
+        return Origin(best.path, "R" if best.deleted else "C", MAX_SCORE)
+    if not dst_regular:
+        return None
+    dst_size, dst_counts = signatures.get(dst_blob)
+    # Inexact pass: keep the best 4 (record_if_better), order them stably by score then basename, then
+    # take the first deleted source (renames), else the first source at all (copies).
+    slots: list[tuple[int, int, Candidate] | None] = [None] * CANDIDATES_PER_DEST
+
+    def worse(a: tuple[int, int, Candidate] | None, b: tuple[int, int, Candidate] | None) -> bool:
+        # git's score_compare(a, b) > 0: a sorts after b
+        if a is None:
+            return b is not None
+        if b is None:
+            return False
+        if a[0] == b[0]:
+            return b[1] > a[1]
+        return b[0] > a[0]
+
+    for cand in candidates:
+        if not cand.regular:
+            continue
+        src_size, src_counts = signatures.get(cand.blob)
+        score = similarity(src_size, src_counts, dst_size, dst_counts, min_score)
+        entry = (score, int(basename(cand.path) == dst_base), cand)
+        worst = 0
+        for i in range(1, CANDIDATES_PER_DEST):
+            if worse(slots[i], slots[worst]):
+                worst = i
+        if worse(slots[worst], entry):
+            slots[worst] = entry
+    ranked = sorted(
+        (s for s in slots if s is not None),
+        key=lambda s: (-s[0], -s[1]),  # sorted() is stable, like git's STABLE_QSORT over the slots
+    )
+    usable = [s for s in ranked if s[0] >= min_score]
+    for score, _, cand in usable:
+        if cand.deleted:
+            return Origin(cand.path, "R", score)
+    if usable:
+        score, _, cand = usable[0]
+        return Origin(cand.path, "C", score)
+    return None
