@@ -227,7 +227,9 @@ class _Walk:
     def __init__(self, repo: pygit2.Repository, min_score: int) -> None:
         self.repo = repo
         self.min_score = min_score
-        self.signatures = SignatureSource(lambda hex_id: repo[hex_id].read_raw())
+        self.signatures = SignatureSource(
+            lambda hex_id: repo[hex_id].read_raw(), lambda hex_id: int(repo.odb.read_header(hex_id)[1])
+        )
         self.earlier: dict[str, dict[str, None]] = {}  # current path → ordered set of earlier names
         self.diffed = 0
         self.searched = 0

@@ -25,6 +25,7 @@ differ from git's by a hash collision's worth of bytes.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,6 @@ MAX_SCORE = 60000
 DEFAULT_MIN_SCORE = 30000  # git's default for -M/--follow: 50%
 CANDIDATES_PER_DEST = 4  # git's NUM_CANDIDATE_PER_DST
 _BINARY_PROBE = 8000  # git looks for a NUL in the first 8000 bytes
-_CHUNK = 64
 
 
 def is_binary(data: bytes) -> bool:
@@ -41,22 +41,28 @@ def is_binary(data: bytes) -> bool:
     return b"\0" in data[:_BINARY_PROBE]
 
 
+# A chunk ends at a newline or after 64 bytes: up to 63 other bytes and a newline, or 64 bytes without one (the
+# second branch also takes the last, shorter piece of a file that does not end in a newline).
+_CHUNKS = re.compile(rb"[^\n]{0,63}\n|[^\n]{1,64}")
+
+
 def chunk_counts(data: bytes) -> Counter[bytes]:
     """Bytes per distinct chunk, the way diffcore-delta counts them (chunk content instead of its hash)."""
-    text = not is_binary(data)
-    if text and b"\r\n" in data:
+    if b"\r\n" in data and not is_binary(data):
         # git skips a CR that precedes a LF in text, so "a\r\n" and "a\n" are the same chunk
         data = data.replace(b"\r\n", b"\n")
-    counts: Counter[bytes] = Counter()
-    start = 0
-    size = len(data)
-    while start < size:
-        nl = data.find(b"\n", start, start + _CHUNK)
-        end = nl + 1 if nl >= 0 else min(start + _CHUNK, size)
-        chunk = data[start:end]
-        counts[chunk] += len(chunk)
-        start = end
+    counts = Counter(_CHUNKS.findall(data))
+    for chunk in counts:
+        counts[chunk] *= len(chunk)
     return counts
+
+
+def size_allows(src_size: int, dst_size: int, min_score: int = DEFAULT_MIN_SCORE) -> bool:
+    """False when the sizes alone rule a match out: git does not compare such files at all."""
+    max_size = max(src_size, dst_size)
+    delta = max_size - min(src_size, dst_size)
+    # git tests against the larger size, although its comment says the smaller one; the code is what decides
+    return max_size * (MAX_SCORE - min_score) >= delta * MAX_SCORE
 
 
 def similarity(
@@ -66,24 +72,21 @@ def similarity(
     dst_counts: Counter[bytes],
     min_score: int = DEFAULT_MIN_SCORE,
 ) -> int:
-    """Git's `estimate_similarity` for two regular files, in units of MAX_SCORE; 0 below `min_score`."""
-    max_size = max(src_size, dst_size)
-    base_size = min(src_size, dst_size)
-    delta = max_size - base_size
-    # git does not compare files whose size changed too much to reach the threshold (it tests against the larger
-    # size, although its comment says the smaller one; the code is what decides)
-    if max_size * (MAX_SCORE - min_score) < delta * MAX_SCORE:
-        return 0
-    if dst_size == 0:
+    """Git's `estimate_similarity` for two regular files, in units of MAX_SCORE.
+
+    0 when the sizes rule a match out; otherwise the raw score, even below `min_score`: git ranks its candidates
+    by raw scores before dropping those under the threshold, and the ranking decides ties.
+    """
+    if not size_allows(src_size, dst_size, min_score) or dst_size == 0:
         return 0
     small, large = (src_counts, dst_counts) if len(src_counts) <= len(dst_counts) else (dst_counts, src_counts)
+    max_size = max(src_size, dst_size)
     copied = 0
     for chunk, count in small.items():
         other = large.get(chunk)
         if other:
             copied += min(count, other)
-    score = copied * MAX_SCORE // max_size
-    return score if score >= min_score else 0
+    return copied * MAX_SCORE // max_size
 
 
 def basename(path: str) -> str:
@@ -110,24 +113,31 @@ class Origin:
 
 
 class SignatureSource:
-    """Reads blobs and caches their size and chunk counts (the same blob is compared many times)."""
+    """Blob sizes and chunk counts, cached: the same blobs are compared again and again along a history.
 
-    def __init__(self, read: Callable[[str], bytes]) -> None:
+    `size` should not read the blob's content (an object header read), so that files whose size rules them out
+    are never read.
+    """
+
+    def __init__(self, read: Callable[[str], bytes], size: Callable[[str], int]) -> None:
         self._read = read
-        self._cache: dict[str, tuple[int, Counter[bytes]]] = {}
-
-    def get(self, blob: str) -> tuple[int, Counter[bytes]]:
-        found = self._cache.get(blob)
-        if found is None:
-            data = self._read(blob)
-            found = (len(data), chunk_counts(data))
-            if len(self._cache) > 20000:  # bound memory on huge histories; recomputing is cheap
-                self._cache.clear()
-            self._cache[blob] = found
-        return found
+        self._size = size
+        self._sizes: dict[str, int] = {}
+        self._counts: dict[str, Counter[bytes]] = {}
 
     def size(self, blob: str) -> int:
-        return self.get(blob)[0]
+        found = self._sizes.get(blob)
+        if found is None:
+            found = self._sizes[blob] = self._size(blob)
+        return found
+
+    def counts(self, blob: str) -> Counter[bytes]:
+        found = self._counts.get(blob)
+        if found is None:
+            if len(self._counts) > 20000:  # bound memory on huge histories; recomputing is cheap
+                self._counts.clear()
+            found = self._counts[blob] = chunk_counts(self._read(blob))
+        return found
 
 
 def choose_origin(
@@ -158,7 +168,8 @@ def choose_origin(
         return Origin(best.path, "R" if best.deleted else "C", MAX_SCORE)
     if not dst_regular:
         return None
-    dst_size, dst_counts = signatures.get(dst_blob)
+    dst_size = signatures.size(dst_blob)
+    dst_counts: Counter[bytes] | None = None
     # Inexact pass: keep the best 4 (record_if_better), order them stably by score then basename, then
     # take the first deleted source (renames), else the first source at all (copies).
     slots: list[tuple[int, int, Candidate] | None] = [None] * CANDIDATES_PER_DEST
@@ -176,8 +187,13 @@ def choose_origin(
     for cand in candidates:
         if not cand.regular:
             continue
-        src_size, src_counts = signatures.get(cand.blob)
-        score = similarity(src_size, src_counts, dst_size, dst_counts, min_score)
+        src_size = signatures.size(cand.blob)
+        if size_allows(src_size, dst_size, min_score) and dst_size:
+            if dst_counts is None:
+                dst_counts = signatures.counts(dst_blob)
+            score = similarity(src_size, signatures.counts(cand.blob), dst_size, dst_counts, min_score)
+        else:
+            score = 0
         entry = (score, int(basename(cand.path) == dst_base), cand)
         worst = 0
         for i in range(1, CANDIDATES_PER_DEST):

@@ -303,3 +303,28 @@ def test_repository_is_not_written(repo_builder: Builder) -> None:
     find_earlier_names(b.repo, ["b.py"], [tip])
     assert sorted(p.relative_to(objects) for p in objects.rglob("*")) == before
     assert isinstance(b.repo, pygit2.Repository)
+
+
+NEUTRON_SPLIT_BASE = "08d436720ba75b752ab37d4b84a7e2cb856186f8"
+LBAAS_PATHS = [
+    "etc/lbaas_agent.ini",
+    "neutron/db/loadbalancer/",
+    "neutron/services/loadbalancer/",
+    "neutron/tests/unit/db/loadbalancer/",
+    "neutron/tests/unit/services/loadbalancer/",
+]
+
+
+@pytest.mark.heavy
+def test_neutron_lbaas_files_match_git() -> None:
+    """On a real clone (SPINOUT_NEUTRON=path): every LBaaS file at the split base, against git log --follow."""
+    where = os.environ.get("SPINOUT_NEUTRON")
+    if not where:
+        pytest.skip("set SPINOUT_NEUTRON to the path of an openstack/neutron clone")
+    repo = pygit2.Repository(where)
+    ours = find_earlier_names(repo, LBAAS_PATHS, [NEUTRON_SPLIT_BASE])
+    assert len(ours) > 50
+    # the point of follow_renames in the Neutron case: the quantum/ history before July 2013
+    assert ours["neutron/db/loadbalancer/loadbalancer_db.py"] == ["quantum/db/loadbalancer/loadbalancer_db.py"]
+    for path, names in ours.items():
+        assert {path, *names} == git_follow(Path(repo.path), NEUTRON_SPLIT_BASE, path), path
