@@ -223,6 +223,55 @@ def _union(a: _Tracked, b: _Tracked) -> _Tracked:
     return merged
 
 
+class _Trie:
+    """Followed names as a directory tree, so that a commit's unchanged subtrees are skipped by id."""
+
+    __slots__ = ("dirs", "files")
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}  # entry name → full path
+        self.dirs: dict[str, _Trie] = {}
+
+    @classmethod
+    def of(cls, names: Iterator[str]) -> _Trie:
+        root = cls()
+        for full in names:
+            node = root
+            *dirs, leaf = full.split("/")
+            for part in dirs:
+                node = node.dirs.setdefault(part, cls())
+            node.files[leaf] = full
+        return root
+
+
+def _entry(tree: pygit2.Tree | None, name: str) -> pygit2.Object | None:
+    if tree is None:
+        return None
+    try:
+        return tree[name]
+    except KeyError:
+        return None
+
+
+def _appeared(trie: _Trie, child: pygit2.Tree, parent: pygit2.Tree | None, out: list[tuple[str, str, int]]) -> None:
+    """Followed files present in `child` but not (as a file) in `parent`: (path, blob id, mode)."""
+    for name, full in trie.files.items():
+        new = _entry(child, name)
+        if new is None or new.filemode not in _FILE_MODES:
+            continue
+        old = _entry(parent, name)
+        if old is None or old.filemode not in _FILE_MODES:
+            out.append((full, str(new.id), new.filemode))
+    for name, sub in trie.dirs.items():
+        new = _entry(child, name)
+        if not isinstance(new, pygit2.Tree):
+            continue
+        old = _entry(parent, name)
+        if old is not None and old.id == new.id:
+            continue  # unchanged subtree: nothing under it can have appeared
+        _appeared(sub, new, old if isinstance(old, pygit2.Tree) else None, out)
+
+
 class _Walk:
     def __init__(self, repo: pygit2.Repository, min_score: int) -> None:
         self.repo = repo
@@ -233,28 +282,33 @@ class _Walk:
         self.earlier: dict[str, dict[str, None]] = {}  # current path → ordered set of earlier names
         self.diffed = 0
         self.searched = 0
+        self._tries: dict[int, tuple[_Tracked, _Trie]] = {}
+
+    def _trie(self, tracked: _Tracked) -> _Trie:
+        # followed-name maps are shared between commits, so one trie per map object is built once
+        found = self._tries.get(id(tracked))
+        if found is None or found[0] is not tracked:
+            if len(self._tries) > 1000:
+                self._tries.clear()
+            found = self._tries[id(tracked)] = (tracked, _Trie.of(iter(tracked)))
+        return found[1]
 
     def step(self, commit: pygit2.Commit, parent: pygit2.Commit, tracked: _Tracked) -> _Tracked:
         """The names the parent follows, given those the commit follows."""
-        diff = parent.tree.diff_to_tree(commit.tree)
         self.diffed += 1
         appeared: list[tuple[str, str, int]] = []
-        deleted: set[str] = set()
-        for delta in diff.deltas:
-            if delta.status == pygit2.GIT_DELTA_ADDED:
-                new = delta.new_file
-                if new.path in tracked:
-                    appeared.append((new.path, str(new.id), new.mode))
-            elif delta.status == pygit2.GIT_DELTA_DELETED:
-                deleted.add(delta.old_file.path)
+        _appeared(self._trie(tracked), commit.tree, parent.tree, appeared)
         if not appeared:
             return tracked
+        # a followed file appeared: now the whole commit matters (which files were deleted, for renames)
+        diff = parent.tree.diff_to_tree(commit.tree)
+        deleted = {d.old_file.path for d in diff.deltas if d.status == pygit2.GIT_DELTA_DELETED}
         candidates = [
             Candidate(path, str(entry.id), entry.filemode in _REGULAR, path in deleted)
             for path, entry in _blobs(parent.tree, "")
         ]
         result = dict(tracked)
-        for path, blob, mode in appeared:
+        for path, blob, mode in sorted(appeared):
             self.searched += 1
             origin = choose_origin(path, blob, mode in _REGULAR, candidates, self.signatures, self.min_score)
             ids = result.pop(path)
