@@ -344,7 +344,8 @@ def measure(case: Case, runs: int) -> None:
     figures["filter_repo"] = fr_med
     fr3 = sum(fr_med[n] for n in targets3)
     fr4 = sum(fr_med.values())
-    print(f"[{case.name}] filter-repo per target (median of {runs}): " + ", ".join(f"{n} {t:.2f} s" for n, t in fr_med.items()))
+    per_target = ", ".join(f"{n} {t:.2f} s" for n, t in fr_med.items())
+    print(f"[{case.name}] filter-repo per target (median of {runs}): {per_target}")
 
     try:
         base_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -376,7 +377,7 @@ def measure(case: Case, runs: int) -> None:
     add_commits(case.source, plan3, INCREMENTAL_COMMITS)
     wall, inner = run_spinout(case.work / "plan.toml", out_dir, fresh=False)
     figures["incremental"] = {"wall": wall, "split": inner}
-    print(f"[{case.name}] incremental rerun after {INCREMENTAL_COMMITS} commits: {wall:.2f} s (api.split {inner:.2f} s)")
+    print(f"[{case.name}] incremental rerun after {INCREMENTAL_COMMITS} commits: {wall:.2f} s (split {inner:.2f} s)")
 
 
 def main(argv: Sequence[str]) -> None:
