@@ -26,6 +26,7 @@ exist, reused when it does). The source is never modified: spinout and filter-re
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -261,11 +262,11 @@ def add_commits(source: Path, plan: dict[str, Any], count: int) -> None:
         blob = repo[tree[path].id].read_raw() + f"# benchmark edit {i}\n".encode()
         index = pygit2.Index()
         index.read_tree(tree)
-        index.add(pygit2.IndexEntry(path, repo.create_blob(blob), pygit2.GIT_FILEMODE_BLOB))
+        index.add(pygit2.IndexEntry(path, repo.create_blob(blob), pygit2.enums.FileMode.BLOB))
         tree_id = index.write_tree(repo)
         sig = pygit2.Signature("Bench Mark", "bench@example.com", when + 60 * (i + 1), 0)
         oid = repo.create_commit(None, sig, sig, f"benchmark edit {i}\n", tree_id, [tip.id])
-        tip = repo[oid]
+        tip = repo[oid].peel(pygit2.Commit)
         tree = tip.tree
     repo.references[main].set_target(tip.id)
 
@@ -274,7 +275,8 @@ def add_commits(source: Path, plan: dict[str, Any], count: int) -> None:
 
 
 def prepare_sample(args: argparse.Namespace, scratch: Path) -> Case:
-    from spinout.sample import build_sample
+    # imported by name: the sample lives on its own branch until it lands on main
+    build_sample = importlib.import_module("spinout.sample").build_sample
 
     root = Path(args.repo) if args.repo else scratch / "sample"
     if not (root / "plan.toml").exists():
