@@ -253,8 +253,9 @@ def add_commits(source: Path, plan: dict[str, Any], count: int) -> None:
     files: list[str] = []
     for service in plan["service"]:
         for path in service["paths"]:
-            if path.endswith("/") and path.rstrip("/") in tree:
-                files += [f"{path}{e.name}" for e in tree[path.rstrip("/")] if e.type_str == "blob"][:3]
+            sub = tree[path.rstrip("/")] if path.endswith("/") and path.rstrip("/") in tree else None
+            if isinstance(sub, pygit2.Tree):
+                files += [f"{path}{e.name}" for e in sub if e.type_str == "blob"][:3]
     files.append("README.rst" if "README.rst" in tree else files[0])
     when = tip.committer.time
     for i in range(count):
