@@ -117,9 +117,14 @@ def find_earlier_names(
     paths: Sequence[str],
     tips: Sequence[str],
     progress: Progress | None = None,
+    *,
+    copies: bool = True,
 ) -> dict[str, list[str]]:
-    """For every file under `paths` at the `tips`, its earlier names across history (newest first)."""
-    found = walk_earlier_names(repo, paths, tips, progress)
+    """For every file under `paths` at the `tips`, its earlier names across history (newest first).
+
+    Every kept file is a key, with an empty list when it always had its current name.
+    """
+    found = walk_earlier_names(repo, paths, tips, progress, copies=copies)
     return {path: list(names) for path, names in found.earlier.items()}
 
 
@@ -128,13 +133,15 @@ def follow_renames(
     plan: Plan,
     tips: Sequence[str],
     progress: Progress | None = None,
+    *,
+    copies: bool = True,
 ) -> dict[str, FollowedRenames]:
     """One walk for every service with `follow_renames = true`; one `FollowedRenames` per such service."""
     services = [s for s in plan.service if s.follow_renames]
     if not services:
         return {}
     all_paths = sorted({p for s in services for p in s.paths})
-    found = walk_earlier_names(repo, all_paths, tips, progress)
+    found = walk_earlier_names(repo, all_paths, tips, progress, copies=copies)
     at_tips = _files_at_tips(repo, _resolve(repo, tips))
     return {s.name: _for_service(s, found, at_tips) for s in services}
 
@@ -273,9 +280,10 @@ def _appeared(trie: _Trie, child: pygit2.Tree, parent: pygit2.Tree | None, out: 
 
 
 class _Walk:
-    def __init__(self, repo: pygit2.Repository, min_score: int) -> None:
+    def __init__(self, repo: pygit2.Repository, min_score: int, copies: bool) -> None:
         self.repo = repo
         self.min_score = min_score
+        self.copies = copies
         self.signatures = SignatureSource(
             lambda hex_id: repo[hex_id].read_raw(), lambda hex_id: int(repo.odb.read_header(hex_id)[1])
         )
@@ -302,11 +310,15 @@ class _Walk:
             return tracked
         # a followed file appeared: now the whole commit matters (which files were deleted, for renames)
         diff = parent.tree.diff_to_tree(commit.tree)
-        deleted = {d.old_file.path for d in diff.deltas if d.status == pygit2.GIT_DELTA_DELETED}
-        candidates = [
-            Candidate(path, str(entry.id), entry.filemode in _REGULAR, path in deleted)
-            for path, entry in _blobs(parent.tree, "")
-        ]
+        gone = sorted((d.old_file for d in diff.deltas if d.status == pygit2.GIT_DELTA_DELETED), key=lambda f: f.path)
+        if self.copies:
+            deleted = {f.path for f in gone}
+            candidates = [
+                Candidate(path, str(entry.id), entry.filemode in _REGULAR, path in deleted)
+                for path, entry in _blobs(parent.tree, "")
+            ]
+        else:  # renames only: the files this commit deleted are the only sources
+            candidates = [Candidate(f.path, str(f.id), f.mode in _REGULAR, True) for f in gone]
         result = dict(tracked)
         for path, blob, mode in sorted(appeared):
             self.searched += 1
@@ -329,8 +341,14 @@ def walk_earlier_names(
     progress: Progress | None = None,
     *,
     min_score: int = DEFAULT_MIN_SCORE,
+    copies: bool = True,
 ) -> EarlierNames:
-    """`find_earlier_names` with the walk's figures; `min_score` in git's units (30000 = 50%)."""
+    """`find_earlier_names` with the walk's figures.
+
+    `min_score` is in git's units (30000 = 50%). `copies=False` follows renames only (sources the commit
+    deleted), like `git log -M` without `--follow`'s copy search: boilerplate files (empty `__init__.py`, license
+    headers) then stop at their creation instead of leading to whichever identical file existed before.
+    """
     progress = progress or NullProgress()
     commits = _resolve(repo, tips)
     pending: dict[pygit2.Oid, _Tracked] = {}
@@ -340,7 +358,7 @@ def walk_earlier_names(
         current |= kept
         tracked: _Tracked = {path: frozenset((path,)) for path in kept}
         pending[commit.id] = _union(pending[commit.id], tracked) if commit.id in pending else tracked
-    walk = _Walk(repo, min_score)
+    walk = _Walk(repo, min_score, copies)
     progress.start("renames", f"following earlier names of {len(current)} file(s)")
     walked = 0
     if pending:

@@ -151,6 +151,26 @@ def test_copies(repo_builder: Builder) -> None:
     )
     ours = assert_same_as_git(b, ["lib/"])
     assert ours == {"lib/edited.py": ["src/a.py"], "lib/exact.py": ["src/a.py"], "lib/m2.py": ["src/m.py"]}
+    # renames only: a copy's history starts where it was made
+    tip = b.head()
+    assert tip is not None
+    assert find_earlier_names(b.repo, ["lib/"], [tip], copies=False) == {
+        "lib/edited.py": [],
+        "lib/exact.py": [],
+        "lib/m2.py": [],
+    }
+
+
+def test_renames_only_still_follows_renames_and_prefers_the_same_basename(repo_builder: Builder) -> None:
+    b = repo_builder()
+    b.commit("a", {"x/__init__.py": "", "y/__init__.py": "", "z/mod.py": lines(10), "keep/__init__.py": ""})
+    tip = b.commit(
+        "move",
+        {"x/__init__.py": None, "y/__init__.py": None, "z/mod.py": None, "n/__init__.py": "", "n/mod.py": lines(9)},
+    )
+    with_copies = assert_same_as_git(b, ["n/"])
+    assert with_copies == {"n/__init__.py": ["x/__init__.py"], "n/mod.py": ["z/mod.py"]}
+    assert find_earlier_names(b.repo, ["n/"], [tip], copies=False) == with_copies
 
 
 def test_one_file_split_in_two_and_a_rename_preferred_over_a_better_copy(repo_builder: Builder) -> None:
@@ -328,3 +348,16 @@ def test_neutron_lbaas_files_match_git() -> None:
     assert ours["neutron/db/loadbalancer/loadbalancer_db.py"] == ["quantum/db/loadbalancer/loadbalancer_db.py"]
     for path, names in ours.items():
         assert {path, *names} == git_follow(Path(repo.path), NEUTRON_SPLIT_BASE, path), path
+
+
+def test_sample_service_files_match_git(tmp_path: Path) -> None:
+    """The sample monorepo (quantum/ → acme/ rename, moves, branches): every LB file against git log --follow."""
+    sample = pytest.importorskip("spinout.sample")
+    info = sample.build_sample(tmp_path / "sample", commits=sample.MIN_COMMITS, rows=1)
+    repo = pygit2.Repository(str(info.repo))
+    paths = ["acme/services/lb/", "acme/db/lb/", "acme/tests/unit/services/lb/"]
+    tip = str(repo.references["refs/heads/main"].peel(pygit2.Commit).id)
+    ours = find_earlier_names(repo, paths, [tip])
+    assert any(name.startswith("quantum/") for names in ours.values() for name in names)
+    for path, names in ours.items():
+        assert {path, *names} == git_follow(info.repo, tip, path), path
