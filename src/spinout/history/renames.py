@@ -51,6 +51,7 @@ from spinout.progress import NullProgress, Progress
 _REGULAR = {pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE}
 _FILE_MODES = _REGULAR | {pygit2.GIT_FILEMODE_LINK}
 _PROGRESS_EVERY = 1000
+_STATE_VERSION = 1
 
 # Followed names of one commit: name in that commit → the current (tip) paths it leads to. Shared between
 # commits and never mutated once built, so that unchanged stretches of history cost nothing.
@@ -66,9 +67,40 @@ class EarlierNames:
     commits_walked: int = 0
     commits_diffed: int = 0
     origins_searched: int = 0
+    paths: tuple[str, ...] = ()
+    min_score: int = DEFAULT_MIN_SCORE
+    copies: bool = True
+    incremental: bool = False  # computed on top of a previous result
 
     def renamed_files(self) -> dict[str, tuple[str, ...]]:
         return {path: names for path, names in self.earlier.items() if names}
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-able form, to pass back as `previous` on the next run (see `walk_earlier_names`)."""
+        return {
+            "version": _STATE_VERSION,
+            "tips": list(self.tips),
+            "paths": list(self.paths),
+            "min_score": self.min_score,
+            "copies": self.copies,
+            "earlier": {path: list(names) for path, names in self.earlier.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> EarlierNames | None:
+        """The result `to_state` wrote, or None when it is from another version or malformed (then walk afresh)."""
+        try:
+            if state.get("version") != _STATE_VERSION:
+                return None
+            return cls(
+                tips=tuple(str(t) for t in state["tips"]),
+                earlier={str(p): tuple(str(n) for n in names) for p, names in state["earlier"].items()},
+                paths=tuple(str(p) for p in state["paths"]),
+                min_score=int(state["min_score"]),
+                copies=bool(state["copies"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -301,6 +333,17 @@ class _Walk:
             found = self._tries[id(tracked)] = (tracked, _Trie.of(iter(tracked)))
         return found[1]
 
+    def through_merge(self, merge: pygit2.Commit, parent: pygit2.Commit, tracked: _Tracked) -> _Tracked:
+        """The names a merge's parent follows: those it has. Merges are not searched for renames (as git log)."""
+        if parent.tree_id == merge.tree_id:
+            return tracked
+        absent: list[tuple[str, str, int]] = []
+        _appeared(self._trie(tracked), merge.tree, parent.tree, absent)
+        if not absent:
+            return tracked
+        gone = {path for path, _, _ in absent}
+        return {name: ids for name, ids in tracked.items() if name not in gone}
+
     def step(self, commit: pygit2.Commit, parent: pygit2.Commit, tracked: _Tracked) -> _Tracked:
         """The names the parent follows, given those the commit follows."""
         self.diffed += 1
@@ -342,15 +385,25 @@ def walk_earlier_names(
     *,
     min_score: int = DEFAULT_MIN_SCORE,
     copies: bool = True,
+    previous: EarlierNames | None = None,
 ) -> EarlierNames:
     """`find_earlier_names` with the walk's figures.
 
     `min_score` is in git's units (30000 = 50%). `copies=False` follows renames only (sources the commit
     deleted), like `git log -M` without `--follow`'s copy search: boilerplate files (empty `__init__.py`, license
     headers) then stop at their creation instead of leading to whichever identical file existed before.
+
+    `previous` (a result of an earlier run with the same paths and options, e.g. through `to_state`/`from_state`)
+    makes a rerun incremental: only the commits not reachable from its tips are walked, and a name that reaches an
+    old tip as one of its kept files takes that file's earlier names from `previous`. When anything else reaches
+    old history (a new merge of an old side branch, a file moved into the kept paths from elsewhere), the walk is
+    done afresh, so the answer is the same as without `previous`.
     """
     progress = progress or NullProgress()
     commits = _resolve(repo, tips)
+    old_tips: list[pygit2.Commit] = []
+    if previous is not None and _reusable(previous, paths, min_score, copies):
+        old_tips = _old_tips(repo, previous)
     pending: dict[pygit2.Oid, _Tracked] = {}
     current: set[str] = set()
     for commit in commits:
@@ -365,22 +418,28 @@ def walk_earlier_names(
         walker = repo.walk(commits[0].id, pygit2.enums.SortMode.TOPOLOGICAL)
         for commit in commits[1:]:
             walker.push(commit.id)
+        for old in old_tips:
+            walker.hide(old.id)  # what lies below an old tip is known from `previous`
         for commit in walker:
             walked += 1
             if walked % _PROGRESS_EVERY == 0:
                 progress.advance("renames", walked, counters={"diffed": walk.diffed, "renames": len(walk.earlier)})
             tracked = pending.pop(commit.id, {})
             if tracked:
-                parent_ids = commit.parent_ids
-                if len(parent_ids) == 1:
-                    parent = commit.parents[0]
-                    if parent.tree_id != commit.tree_id:
-                        tracked = walk.step(commit, parent, tracked)
-                for pid in parent_ids:
-                    have = pending.get(pid)
-                    pending[pid] = tracked if have is None else _union(have, tracked)
+                parents = commit.parents
+                if len(parents) == 1:
+                    moved = tracked
+                    if parents[0].tree_id != commit.tree_id:
+                        moved = walk.step(commit, parents[0], tracked)
+                    _contribute(pending, parents[0].id, moved)
+                else:
+                    for parent in parents:
+                        _contribute(pending, parent.id, walk.through_merge(commit, parent, tracked))
             if not pending:
                 break  # nothing further down is followed any more
+    if old_tips and previous is not None and not _resolve_at_old_tips(pending, old_tips, paths, previous, walk.earlier):
+        progress.note("follow_renames: the new commits reach old history by another way; walking it all again")
+        return walk_earlier_names(repo, paths, tips, progress, min_score=min_score, copies=copies)
     earlier = {path: tuple(walk.earlier.get(path, {})) for path in sorted(current)}
     renamed = sum(1 for names in earlier.values() if names)
     progress.finish("renames", f"{renamed} of {len(current)} file(s) had earlier names; {walked} commits walked")
@@ -390,4 +449,52 @@ def walk_earlier_names(
         commits_walked=walked,
         commits_diffed=walk.diffed,
         origins_searched=walk.searched,
+        paths=tuple(paths),
+        min_score=min_score,
+        copies=copies,
+        incremental=bool(old_tips),
     )
+
+
+def _contribute(pending: dict[pygit2.Oid, _Tracked], parent: pygit2.Oid, tracked: _Tracked) -> None:
+    if tracked:
+        have = pending.get(parent)
+        pending[parent] = tracked if have is None else _union(have, tracked)
+
+
+def _reusable(previous: EarlierNames, paths: Sequence[str], min_score: int, copies: bool) -> bool:
+    return previous.paths == tuple(paths) and previous.min_score == min_score and previous.copies == copies
+
+
+def _old_tips(repo: pygit2.Repository, previous: EarlierNames) -> list[pygit2.Commit]:
+    found = []
+    for tip in previous.tips:
+        try:
+            found.append(repo[tip].peel(pygit2.Commit))
+        except (KeyError, ValueError, pygit2.GitError):
+            return []  # an old tip is gone (history rewritten): no reuse
+    return found
+
+
+def _resolve_at_old_tips(
+    pending: dict[pygit2.Oid, _Tracked],
+    old_tips: Sequence[pygit2.Commit],
+    paths: Sequence[str],
+    previous: EarlierNames,
+    earlier: dict[str, dict[str, None]],
+) -> bool:
+    """Finish the names that reached the old tips from `previous`; False when some reached anything else."""
+    by_id = {c.id: c for c in old_tips}
+    for oid, tracked in pending.items():
+        tip = by_id.get(oid)
+        if tip is None:
+            return False  # a hidden commit below an old tip, reached by a new way: not covered by `previous`
+        kept_then = _kept_files(tip.tree, paths)
+        for name, ids in tracked.items():
+            if name not in kept_then:
+                return False
+            for current in ids:
+                for old in previous.earlier.get(name, ()):
+                    if old != current:
+                        earlier.setdefault(current, {})[old] = None
+    return True

@@ -7,6 +7,7 @@ Each scenario builds a history with RepoBuilder, runs `find_earlier_names` once 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from tests.fixtures.repobuilder import RepoBuilder
 
 from spinout.errors import PlanError
-from spinout.history.renames import find_earlier_names, follow_renames, walk_earlier_names
+from spinout.history.renames import EarlierNames, find_earlier_names, follow_renames, walk_earlier_names
 from spinout.plan.model import Core, Plan, Service, Source
 from spinout.progress import Finished, RecordingProgress, Started
 
@@ -265,10 +266,13 @@ _op = st.tuples(
 )
 
 
-def _apply(files: dict[str, str], op: tuple[str, str, str, int]) -> dict[str, str | None]:
+def _apply(files: dict[str, str], used: set[str], op: tuple[str, str, str, int]) -> dict[str, str | None]:
+    """The change `op` makes, or {} when it does not apply. New files only go to paths never used before: a file
+    created where an unrelated one was deleted is the one place where spinout differs from git on purpose
+    (test_deleted_then_unrelated_file_created_at_the_same_path)."""
     kind, src, dst, n = op
-    if kind == "add" and src not in files:
-        return {src: lines(n + 1, f"v{n}{src}")}
+    if kind == "add":
+        return {} if src in used else {src: lines(n + 1, f"v{n}{src}")}
     if src not in files:
         return {}
     body = files[src]
@@ -276,7 +280,7 @@ def _apply(files: dict[str, str], op: tuple[str, str, str, int]) -> dict[str, st
         return {src: body + lines(1 + n // 3, f"e{n}")}
     if kind == "delete":
         return {src: None}
-    if src == dst:
+    if dst in used:
         return {}
     if kind == "rename":
         return {src: None, dst: body}
@@ -296,11 +300,13 @@ def _apply(files: dict[str, str], op: tuple[str, str, str, int]) -> dict[str, st
 def test_generated_linear_histories_match_git(tmp_path_factory: pytest.TempPathFactory, ops: list[tuple]) -> None:  # type: ignore[type-arg]
     b = RepoBuilder(tmp_path_factory.mktemp("gen"))
     files: dict[str, str] = {"seed.txt": "seed\n"}
+    used = set(files)
     b.commit("seed", dict(files))
     for i, op in enumerate(ops):
-        change = _apply(files, op)
+        change = _apply(files, used, op)
         if not change:
             continue
+        used.update(change)
         for path, content in change.items():
             if content is None:
                 files.pop(path, None)
@@ -361,3 +367,72 @@ def test_sample_service_files_match_git(tmp_path: Path) -> None:
     assert any(name.startswith("quantum/") for names in ours.values() for name in names)
     for path, names in ours.items():
         assert {path, *names} == git_follow(info.repo, tip, path), path
+
+
+def test_a_merge_parent_without_the_file_is_not_followed(repo_builder: Builder) -> None:
+    """A file created on a side branch has no history on the main line, even where its name existed long ago."""
+    b = repo_builder()
+    b.commit("y", {"y.py": lines(10)})
+    b.commit("x copies y", {"x.py": lines(10)})
+    base = b.commit("x deleted", {"x.py": None})
+    b.branch("side", base)
+    side = b.commit("a new x on the side", {"x.py": lines(10, "unrelated")}, branch="side")
+    main = b.commit("main work", {"z.py": "z\n"})
+    merged = {"y.py": lines(10), "z.py": "z\n", "x.py": lines(10, "unrelated")}
+    tip = b.commit("merge", tree=merged, parents=[main, side])
+    assert find_earlier_names(b.repo, ["x.py"], [tip]) == {"x.py": []}
+
+
+def _history_for_incremental(b: RepoBuilder) -> str:
+    b.commit("q", {"quantum/lb/a.py": lines(10), "quantum/lb/b.py": lines(10, "b"), "core/c.py": lines(10, "c")})
+    b.commit("rename", {"quantum/lb/a.py": None, "quantum/lb/b.py": None, "acme/lb/a.py": lines(10)})
+    b.commit("b", {"acme/lb/b.py": lines(10, "b") + "x\n"})
+    tip = b.head()
+    assert tip is not None
+    return tip
+
+
+def test_incremental_rerun_walks_only_new_commits_and_equals_a_fresh_walk(repo_builder: Builder) -> None:
+    b = repo_builder()
+    old_tip = _history_for_incremental(b)
+    first = walk_earlier_names(b.repo, ["acme/lb/"], [old_tip])
+    state = json.loads(json.dumps(first.to_state()))  # what a caller stores between runs
+    b.commit("more", {"acme/lb/b.py": lines(10, "b") + "y\n", "README": "r\n"})
+    b.commit("move a", {"acme/lb/a.py": None, "acme/lb/sub/a2.py": lines(10) + "z\n"})
+    b.commit("new", {"acme/lb/new.py": lines(3, "new")})
+    tip = b.head()
+    assert tip is not None
+    fresh = walk_earlier_names(b.repo, ["acme/lb/"], [tip])
+    again = walk_earlier_names(b.repo, ["acme/lb/"], [tip], previous=EarlierNames.from_state(state))
+    assert again.earlier == fresh.earlier
+    assert fresh.earlier["acme/lb/sub/a2.py"] == ("acme/lb/a.py", "quantum/lb/a.py")
+    assert again.incremental and not fresh.incremental
+    assert again.commits_walked == 3 < fresh.commits_walked
+
+
+def test_incremental_rerun_falls_back_when_new_commits_reach_old_history_otherwise(repo_builder: Builder) -> None:
+    b = repo_builder()
+    old_tip = _history_for_incremental(b)
+    first = walk_earlier_names(b.repo, ["acme/lb/"], [old_tip])
+    # a core file moves into the service: its earlier names lie below the old tip, outside what was followed
+    b.commit("move core file in", {"core/c.py": None, "acme/lb/c.py": lines(10, "c")})
+    tip = b.head()
+    assert tip is not None
+    progress = RecordingProgress()
+    again = walk_earlier_names(b.repo, ["acme/lb/"], [tip], progress, previous=first)
+    assert again.earlier == walk_earlier_names(b.repo, ["acme/lb/"], [tip]).earlier
+    assert again.earlier["acme/lb/c.py"] == ("core/c.py",)
+    assert not again.incremental
+    assert any("walking it all again" in note for note in progress.notes())
+    # other paths or options: the previous result is not used at all
+    other = walk_earlier_names(b.repo, ["acme/"], [tip], previous=first)
+    assert not other.incremental
+
+
+def test_state_round_trip_and_garbage() -> None:
+    found = EarlierNames(tips=("a" * 40,), earlier={"x": ("y",)}, paths=("x",), copies=False)
+    back = EarlierNames.from_state(json.loads(json.dumps(found.to_state())))
+    assert back is not None
+    assert (back.tips, dict(back.earlier), back.paths, back.copies) == (found.tips, {"x": ("y",)}, ("x",), False)
+    assert EarlierNames.from_state({"version": 999}) is None
+    assert EarlierNames.from_state({"version": 1, "tips": 3}) is None
