@@ -12,15 +12,19 @@ is where that file appeared: spinout then asks which file of the parent it came 
 does (`spinout.history.similarity`: exact renames first, then similarity of at least 50%; deleted sources
 (renames) before sources that stay (copies)). If one is found, the parent follows the old name instead, and the
 old name is recorded for every current file it leads to; chains (a → b → c) follow naturally. Merges are not
-diffed, as `git log` does not diff them: their followed names pass to every parent unchanged, so a rename made on
-a side branch is found on that branch and its old name is followed below the branch point. A commit reached from
-several children follows the union of their names.
+searched for renames, as `git log` does not diff them: a followed name passes to every parent that has the file,
+so a rename made on a side branch is found on that branch and its old name is followed below the branch point. A
+commit reached from several children follows the union of their names. A rerun can start from the previous
+result (`previous=`, stored with `to_state`): then only commits not reachable from the old tips are walked.
 
 Differences from `git log --follow`, on purpose:
 
 - git keeps one followed name for the whole walk and switches it the first time it meets a rename in date order,
   so on branchy histories what it finds depends on commit dates; here each line of history follows its own names.
   On a linear history both give the same names (tested against git itself).
+- A followed name is never looked for in a commit that does not have the file: a merge parent without it (the
+  file came from the other side) and the parent of the commit where it appears from nothing end its history on
+  that line.
 - When a followed file appears without any source (a new file), its history ends there. git keeps looking for the
   name further back, so if an unrelated file had the same name earlier and was deleted before the new one was
   created, git continues into that older file's history (and through *its* renames). spinout does not: a deleted
