@@ -306,23 +306,27 @@ def prepare_neutron(path: Path, scratch: Path) -> Case:
     return Case("neutron", work, source)
 
 
-def earlier_paths(case: Case, plan: dict[str, Any]) -> dict[str, list[str]]:
-    """The old paths follow_renames adds per service, so that filter-repo keeps the same files."""
+def earlier_paths(case: Case, plan: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Per follow_renames service: the walk's result (for an incremental rerun) and the old paths it adds, so
+    that filter-repo keeps the same files. Records the walk's time (incremental when `previous` is given)."""
     import pygit2
 
-    from spinout.history.renames import find_earlier_names
+    from spinout.history.renames import walk_earlier_names
 
     repo = pygit2.Repository(str(case.source))
-    out: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
     main = plan["source"].get("main") or plan["source"]["refs"][0]
+    key = "follow_renames_seconds" if previous is None else "follow_renames_incremental_seconds"
     for service in plan["service"]:
         if not service.get("follow_renames"):
             continue
         started = time.perf_counter()
-        found = find_earlier_names(repo, service["paths"], [main])
-        case.figures.setdefault("follow_renames_seconds", {})[service["name"]] = time.perf_counter() - started
-        olds = sorted({old for names in found.values() for old in names})
-        out[service["name"]] = [o for o in olds if not any(_covers(p, o) for p in service["paths"])]
+        before = previous.get(service["name"]) if previous else None
+        found = walk_earlier_names(repo, service["paths"], [main], previous=before)
+        case.figures.setdefault(key, {})[service["name"]] = time.perf_counter() - started
+        olds = sorted({old for names in found.earlier.values() for old in names})
+        out[service["name"]] = found
+        out[service["name"] + ":paths"] = [o for o in olds if not any(_covers(p, o) for p in service["paths"])]
     return out
 
 
@@ -339,7 +343,8 @@ def measure(case: Case, runs: int) -> None:
     figures["floor"] = statistics.median(floor(case.source) for _ in range(runs))
     print(f"[{case.name}] {figures['commits']} commits; floor fast-export --no-data {figures['floor']:.2f} s")
 
-    extra = earlier_paths(case, plan3)
+    followed = earlier_paths(case, plan3)
+    extra = {name.removesuffix(":paths"): paths for name, paths in followed.items() if name.endswith(":paths")}
     targets3 = filter_repo_args(plan3, extra)
     targets4 = filter_repo_args(plan4, extra)
     fr = [run_filter_repo(case.source, case.work, targets4) for _ in range(runs)]
@@ -378,6 +383,12 @@ def measure(case: Case, runs: int) -> None:
     # incremental: a full split of the 3-service plan, 100 new source commits, then the rerun
     run_spinout(case.work / "plan.toml", out_dir, fresh=True)
     add_commits(case.source, plan3, INCREMENTAL_COMMITS)
+    earlier_paths(case, plan3, {k: v for k, v in followed.items() if not k.endswith(":paths")})
+    for name, seconds in case.figures.get("follow_renames_incremental_seconds", {}).items():
+        print(
+            f"[{case.name}] follow_renames walk for {name}: {case.figures['follow_renames_seconds'][name]:.2f} s, "
+            f"incremental after {INCREMENTAL_COMMITS} commits {seconds:.3f} s"
+        )
     wall, inner = run_spinout(case.work / "plan.toml", out_dir, fresh=False)
     figures["incremental"] = {"wall": wall, "split": inner}
     print(f"[{case.name}] incremental rerun after {INCREMENTAL_COMMITS} commits: {wall:.2f} s (split {inner:.2f} s)")
