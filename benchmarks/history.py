@@ -234,7 +234,10 @@ def run_filter_repo(source: Path, scratch: Path, targets: dict[str, list[str]]) 
 def floor(source: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        ["git", "-C", str(source), "fast-export", "--all", "--no-data"], stdout=subprocess.DEVNULL, check=True
+        # --signed-tags=strip as filter-repo does: fast-export refuses signed tags otherwise (neutron has some)
+        ["git", "-C", str(source), "fast-export", "--all", "--no-data", "--signed-tags=strip"],
+        stdout=subprocess.DEVNULL,
+        check=True,
     )
     return time.perf_counter() - started
 
@@ -300,7 +303,8 @@ def prepare_neutron(path: Path, scratch: Path) -> Case:
     work = scratch / "neutron-work"
     work.mkdir()
     source = work / "neutron.git"
-    _git("clone", "--quiet", "--mirror", "--no-local", str(path), str(source))
+    # master only, as the plan: filter-repo and the floor then see the same history as spinout
+    _git("clone", "--quiet", "--bare", "--no-local", "--single-branch", "--branch", "master", "--no-tags", str(path), str(source))
     (work / "plan.toml").write_text(neutron_plan_text(source, "remove"))
     (work / "plan4.toml").write_text(neutron_plan_text(source, "rewrite"))
     return Case("neutron", work, source)
