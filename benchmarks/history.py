@@ -304,7 +304,8 @@ def prepare_neutron(path: Path, scratch: Path) -> Case:
     work.mkdir()
     source = work / "neutron.git"
     # master only, as the plan: filter-repo and the floor then see the same history as spinout
-    _git("clone", "--quiet", "--bare", "--no-local", "--single-branch", "--branch", "master", "--no-tags", str(path), str(source))
+    only_master = ["--single-branch", "--branch", "master", "--no-tags"]
+    _git("clone", "--quiet", "--bare", "--no-local", *only_master, str(path), str(source))
     (work / "plan.toml").write_text(neutron_plan_text(source, "remove"))
     (work / "plan4.toml").write_text(neutron_plan_text(source, "rewrite"))
     return Case("neutron", work, source)
