@@ -17,10 +17,13 @@ The sample (`spinout.sample.build_sample`) is built scaled to `--commits` (defau
 directory, or in/from `--repo DIR` (a sample root holding `plan.toml` and `acme/`; built there when DIR does not
 exist, reused when it does). The source is never modified: spinout and filter-repo work on copies.
 
-    python -m benchmarks.history [--commits N] [--repo DIR] [--runs 3] [--neutron PATH] [--skip-sample]
+    python -m benchmarks.history [--commits N] [--repo DIR] [--runs 3] [--neutron PATH [--neutron-at REV]]
+                                 [--skip-sample] [--json FILE]
 
-`--neutron PATH` runs the same on an openstack/neutron clone (master, the three services of the Kilo split from
-../shared/reference/neutron-kilo.md); without it that part is skipped. Figures go to docs/benchmarks.md.
+`--neutron PATH` runs the same on an openstack/neutron clone: the three services of the Kilo split from
+../shared/reference/neutron-kilo.md, on the history up to the split base (`--neutron-at`; at master the services'
+paths no longer exist and the plan check refuses them). Without it that part is skipped. Figures go to
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 INCREMENTAL_COMMITS = 100
+NEUTRON_SPLIT_BASE = "08d436720ba75b752ab37d4b84a7e2cb856186f8"  # 2014-12-05, see ../shared/reference/neutron-kilo.md
 
 NEUTRON_SHARED = [
     ".coveragerc",
@@ -299,13 +303,16 @@ def prepare_sample(args: argparse.Namespace, scratch: Path) -> Case:
     return Case("sample", work, source)
 
 
-def prepare_neutron(path: Path, scratch: Path) -> Case:
+def prepare_neutron(path: Path, scratch: Path, at: str) -> Case:
     work = scratch / "neutron-work"
     work.mkdir()
     source = work / "neutron.git"
-    # master only, as the plan: filter-repo and the floor then see the same history as spinout
+    # one branch, as the plan: filter-repo and the floor then see the same history as spinout
     only_master = ["--single-branch", "--branch", "master", "--no-tags"]
     _git("clone", "--quiet", "--bare", "--no-local", *only_master, str(path), str(source))
+    if at != "master":
+        # the copy's master is moved to the split base: only its history is reachable (and measured)
+        _git("-C", str(source), "update-ref", "refs/heads/master", _git("-C", str(source), "rev-parse", at).strip())
     (work / "plan.toml").write_text(neutron_plan_text(source, "remove"))
     (work / "plan4.toml").write_text(neutron_plan_text(source, "rewrite"))
     return Case("neutron", work, source)
@@ -405,6 +412,12 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--repo", help="sample root to build into or reuse (holds plan.toml and acme/)")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement; medians are reported")
     parser.add_argument("--neutron", help="path of an openstack/neutron clone")
+    parser.add_argument(
+        "--neutron-at",
+        default=NEUTRON_SPLIT_BASE,
+        help="neutron commit to split (default: the Kilo split base; at master the services' paths match nothing, "
+        "which the plan check refuses)",
+    )
     parser.add_argument("--skip-sample", action="store_true", help="only the neutron case")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--child-split", help=argparse.SUPPRESS)
@@ -424,7 +437,7 @@ def main(argv: Sequence[str]) -> None:
         if args.neutron:
             if not Path(args.neutron).exists():
                 raise SystemExit(f"--neutron {args.neutron}: no such directory")
-            cases.append(prepare_neutron(Path(args.neutron), scratch))
+            cases.append(prepare_neutron(Path(args.neutron), scratch, args.neutron_at))
         else:
             print("neutron: skipped (give --neutron PATH of an openstack/neutron clone)")
         for case in cases:
