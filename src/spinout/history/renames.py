@@ -5,11 +5,12 @@ prefixes ending in '/' or exact files), "under which other names did this file l
 `git log --follow -- FILE` answers it for one file — but for thousands of files in one walk.
 
 How the walk works. Commits are visited children before parents (topological order) starting at the tips. Each
-commit carries the set of *followed names* it must look for: at a tip, every kept file under its own name. A
-non-merge commit whose tree differs from its parent's is diffed against the parent (libgit2 skips unchanged
-subtrees by id; commits with an identical tree are not diffed at all). A followed name the diff shows as *added*
-is where that file appeared: spinout then asks which file of the parent it came from, exactly as git's `--follow`
-does (`spinout.history.similarity`: exact renames first, then similarity of at least 50%; deleted sources
+commit carries the set of *followed names* it must look for: at a tip, every kept file under its own name. For a
+non-merge commit whose tree differs from its parent's, only the directories holding followed names are compared
+with the parent's, and a subtree whose id did not change is skipped whole (commits with an identical tree are
+not looked at at all). A followed name present in the commit but not in its parent is where that file appeared:
+only then is the whole commit diffed, and spinout asks which file of the parent it came from, exactly as git's
+`--follow` does (`spinout.history.similarity`: exact renames first, then similarity of at least 50%; deleted sources
 (renames) before sources that stay (copies)). If one is found, the parent follows the old name instead, and the
 old name is recorded for every current file it leads to; chains (a → b → c) follow naturally. Merges are not
 searched for renames, as `git log` does not diff them: a followed name passes to every parent that has the file,
@@ -41,7 +42,7 @@ bring that other file into the service; it is listed in `skipped` with the reaso
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,7 +124,7 @@ class FollowedRenames:
         """Every old path to keep, once, sorted."""
         return sorted({old for names in self.added.values() for old in names})
 
-    def extra_paths(self, renamed: Any = None) -> dict[str, str]:
+    def extra_paths(self, renamed: Callable[[str], str] | None = None) -> dict[str, str]:
         """`{old path: path in the target}`: old paths keep the names they had then, through the plan's renames.
 
         `renamed` is the service's `Service.renamed` (identity when None).
