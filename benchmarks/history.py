@@ -254,7 +254,7 @@ def add_commits(source: Path, plan: dict[str, Any], count: int) -> None:
     import pygit2
 
     repo = pygit2.Repository(str(source))
-    main = plan["source"].get("main") or "refs/heads/main"
+    main = _main_ref(plan)
     tip = repo.references[main].peel(pygit2.Commit)
     tree = tip.tree
     files: list[str] = []
@@ -327,7 +327,7 @@ def earlier_paths(case: Case, plan: dict[str, Any], previous: dict[str, Any] | N
 
     repo = pygit2.Repository(str(case.source))
     out: dict[str, Any] = {}
-    main = plan["source"].get("main") or plan["source"]["refs"][0]
+    main = _main_ref(plan)
     key = "follow_renames_seconds" if previous is None else "follow_renames_incremental_seconds"
     for service in plan["service"]:
         if not service.get("follow_renames"):
@@ -340,6 +340,17 @@ def earlier_paths(case: Case, plan: dict[str, Any], previous: dict[str, Any] | N
         out[service["name"]] = found
         out[service["name"] + ":paths"] = [o for o in olds if not any(_covers(p, o) for p in service["paths"])]
     return out
+
+
+def _main_ref(plan: dict[str, Any]) -> str:
+    """The plan's main branch, as `Source.main_ref` reads it: `main`, else the first branch of `refs`."""
+    source = plan["source"]
+    if source.get("main"):
+        return str(source["main"])
+    for ref in source.get("refs", []):
+        if ref.startswith("refs/heads/") and "*" not in ref:
+            return str(ref)
+    return "refs/heads/main"
 
 
 def _covers(prefix: str, path: str) -> bool:
