@@ -288,32 +288,43 @@ class _Trie:
         return root
 
 
-def _entry(tree: pygit2.Tree | None, name: str) -> pygit2.Object | None:
-    if tree is None:
-        return None
-    try:
-        return tree[name]
-    except KeyError:
-        return None
-
-
 def _appeared(trie: _Trie, child: pygit2.Tree, parent: pygit2.Tree | None, out: list[tuple[str, str, int]]) -> None:
-    """Followed files present in `child` but not (as a file) in `parent`: (path, blob id, mode)."""
+    """Followed files present in `child` but not (as a file) in `parent`: (path, blob id, mode).
+
+    Hot path (every changed commit): entries are looked up by name in libgit2, and compared by `type_str`, which
+    is far cheaper than `filemode` (an enum built per call); the mode is read only for a file that appeared.
+    """
     for name, full in trie.files.items():
-        new = _entry(child, name)
-        if new is None or new.filemode not in _FILE_MODES:
+        try:
+            new = child[name]
+        except KeyError:
             continue
-        old = _entry(parent, name)
-        if old is None or old.filemode not in _FILE_MODES:
-            out.append((full, str(new.id), new.filemode))
+        if new.type_str != "blob":
+            continue
+        if parent is not None:
+            try:
+                if parent[name].type_str == "blob":
+                    continue  # present before: not where this file appeared
+            except KeyError:
+                pass
+        out.append((full, str(new.id), new.filemode))
     for name, sub in trie.dirs.items():
-        new = _entry(child, name)
-        if not isinstance(new, pygit2.Tree):
+        try:
+            new = child[name]
+        except KeyError:
             continue
-        old = _entry(parent, name)
-        if old is not None and old.id == new.id:
-            continue  # unchanged subtree: nothing under it can have appeared
-        _appeared(sub, new, old if isinstance(old, pygit2.Tree) else None, out)
+        if new.type_str != "tree":
+            continue
+        old = None
+        if parent is not None:
+            try:
+                old = parent[name]
+            except KeyError:
+                pass
+            else:
+                if old.id == new.id:
+                    continue  # unchanged subtree: nothing under it can have appeared
+        _appeared(sub, new, old if isinstance(old, pygit2.Tree) else None, out)  # type: ignore[arg-type]
 
 
 class _Walk:
