@@ -174,13 +174,30 @@ def follow_renames(
     copies: bool = True,
 ) -> dict[str, FollowedRenames]:
     """One walk for every service with `follow_renames = true`; one `FollowedRenames` per such service."""
+    return follow_renames_with_state(repo, plan, tips, progress, copies=copies)[0]
+
+
+def follow_renames_with_state(
+    repo: pygit2.Repository,
+    plan: Plan,
+    tips: Sequence[str],
+    progress: Progress | None = None,
+    *,
+    copies: bool = True,
+    previous: EarlierNames | None = None,
+) -> tuple[dict[str, FollowedRenames], EarlierNames | None]:
+    """`follow_renames`, plus the walk's result to keep for the next run (`previous=`, stored with `to_state`).
+
+    The split keeps `state.to_state()` with its incremental state and passes `EarlierNames.from_state(...)` back
+    on a rerun: only the new commits are walked. The result is None when no service follows renames.
+    """
     services = [s for s in plan.service if s.follow_renames]
     if not services:
-        return {}
+        return {}, None
     all_paths = sorted({p for s in services for p in s.paths})
-    found = walk_earlier_names(repo, all_paths, tips, progress, copies=copies)
+    found = walk_earlier_names(repo, all_paths, tips, progress, copies=copies, previous=previous)
     at_tips = _files_at_tips(repo, _resolve(repo, tips))
-    return {s.name: _for_service(s, found, at_tips) for s in services}
+    return {s.name: _for_service(s, found, at_tips) for s in services}, found
 
 
 def _for_service(service: Service, found: EarlierNames, at_tips: set[str]) -> FollowedRenames:

@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from tests.fixtures.repobuilder import RepoBuilder
 
 from spinout.errors import PlanError
-from spinout.history.renames import EarlierNames, find_earlier_names, follow_renames, walk_earlier_names
+from spinout.history.renames import (
+    EarlierNames,
+    find_earlier_names,
+    follow_renames,
+    follow_renames_with_state,
+    walk_earlier_names,
+)
 from spinout.plan.model import Core, Plan, Service, Source
 from spinout.progress import Finished, RecordingProgress, Started
 
@@ -252,6 +258,20 @@ def test_follow_renames_per_service(repo_builder: Builder, tmp_path: Path) -> No
     assert fw.added == {"tools/fw.py": ("quantum/fw/fw.py",)}
     assert fw.skipped == {"acme/fw/fw.py": "earlier name of tools/fw.py, but a different file has this path at a tip"}
     assert any("not kept: acme/fw/fw.py" in line for line in fw.lines())
+
+    # a rerun with the stored state walks only the new commit and gives the same answer
+    _, state = follow_renames_with_state(b.repo, plan, [tip])
+    assert state is not None
+    b.commit("new lb file", {"acme/lb/new.py": lines(4, "new")})
+    new_tip = b.head()
+    assert new_tip is not None
+    again, again_state = follow_renames_with_state(
+        b.repo, plan, [new_tip], previous=EarlierNames.from_state(json.loads(json.dumps(state.to_state())))
+    )
+    assert again_state is not None and again_state.incremental and again_state.commits_walked == 1
+    assert again == follow_renames(b.repo, plan, [new_tip])
+    no_follow = plan.model_copy(update={"service": [plan.service[2]]})
+    assert follow_renames_with_state(b.repo, no_follow, [new_tip]) == ({}, None)
 
 
 # Generated linear histories: random adds, edits, renames (with and without edits), copies and deletes over a
