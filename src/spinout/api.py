@@ -6,9 +6,16 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 
+import pygit2
+
 from spinout.errors import PlanError, Problem, UnsafeSourceError
+from spinout.history import router as history_router
+from spinout.history import split as history_split
+from spinout.history import verify as history_verify
 from spinout.plan.load import load_plan_lenient
 from spinout.plan.model import Plan
 from spinout.plan.validate import repo_problems
@@ -46,3 +53,54 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     if problems:
         raise PlanError(problems, source=source)
     return view.resolve(plan.source.main_ref) or ""
+
+
+# --- history stage --------------------------------------------------------------------------------------------
+
+
+def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> dict[str, dict[str, str]]:
+    """For services with follow_renames: old path → current path, from the renames engine when it is present."""
+    wanted = [s for s in plan.service if s.follow_renames]
+    if not wanted:
+        return {}
+    try:
+        module = importlib.import_module("spinout.history.renames")
+    except ImportError:
+        progress.warn("follow_renames is set but this build has no rename detection; old names are not followed")
+        return {}
+    find: Callable[..., dict[str, list[str]]] = module.find_earlier_names
+    tips = [str(t.hex()) for t in history_split.resolve_refs(repo, plan.source.refs).values()]
+    out: dict[str, dict[str, str]] = {}
+    for service in wanted:
+        progress.start(f"renames:{service.name}", f"finding earlier names of {service.name}'s files")
+        found = history_router.old_name_map(find(repo, list(service.paths), tips))
+        out[service.name] = found
+        progress.finish(f"renames:{service.name}", f"{len(found)} earlier names")
+    return out
+
+
+def split(
+    plan_path: Path, *, force: bool = False, verify: bool = False, progress: Progress | None = None
+) -> history_split.SplitResult | history_verify.VerifyResult:
+    """`spinout split PLAN`: every target in one walk of the source history; with `verify`, audit it after."""
+    progress = progress or NullProgress()
+    plan = load_checked_plan(plan_path)
+    repo = open_repository(plan.source_repo)
+    specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
+    result = history_split.split(repo, specs, force=force, progress=progress)
+    for spec, report in zip(specs, result.targets, strict=True):
+        report.followed = [old for old, _ in spec.rules.old_names]
+    if verify:
+        checked = history_verify.verify(repo, specs, progress)
+        if checked.exit_code:
+            return checked
+    return result
+
+
+def verify_split(plan_path: Path, progress: Progress | None = None) -> history_verify.VerifyResult:
+    """`spinout verify-split PLAN`: re-derive every kept commit's tree from the source and compare."""
+    progress = progress or NullProgress()
+    plan = load_checked_plan(plan_path)
+    repo = open_repository(plan.source_repo)
+    specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
+    return history_verify.verify(repo, specs, progress)

@@ -140,7 +140,7 @@ def plan_check(plan: Path) -> None:
 
 
 # Stage commands live in their own modules under spinout.cli; importing one adds its commands to `cli`.
-STAGE_MODULES: tuple[str, ...] = ()
+STAGE_MODULES: tuple[str, ...] = ("history",)
 
 
 def _register_stages() -> None:

@@ -32,6 +32,12 @@ EMPTY_TREE = object_id(OBJ_TREE, b"")
 _MEMO_LIMIT = 2_000_000  # entries; cleared wholesale beyond this to bound memory on huge histories
 
 
+def commit_at(repo: pygit2.Repository, oid: bytes) -> pygit2.Commit:
+    """The commit with raw id `oid` (peeling tags)."""
+    obj = repo[pygit2.Oid(raw=oid)]
+    return obj if isinstance(obj, pygit2.Commit) else obj.peel(pygit2.Commit)
+
+
 def parse_tree(data: bytes) -> list[tuple[bytes, int, bytes]]:
     """Entries (name, mode, raw id) of a raw tree object, in stored order."""
     out = []
@@ -72,13 +78,14 @@ class TreeFilter:
     def _lookup(self, tree: bytes, names: Sequence[bytes]) -> list[tuple[bytes, int, bytes]]:
         # libgit2 finds entries by name (binary search); plan paths are UTF-8, so names decode.
         obj = self.repo[pygit2.Oid(raw=tree)]
-        found = []
+        assert isinstance(obj, pygit2.Tree)
+        found: list[tuple[bytes, int, bytes]] = []
         for name in names:
             try:
                 entry = obj[name.decode()]
             except KeyError:
                 continue
-            found.append((name, entry.filemode, entry.id.raw))
+            found.append((name, int(entry.filemode), entry.id.raw))
         return found
 
     def filter_root(self, tree: bytes) -> bytes:
@@ -358,12 +365,12 @@ class Walk:
         self._trees: dict[bytes, bytes] = {}
 
     def _source_parents(self, oid: bytes) -> list[bytes]:
-        return [p.raw for p in self.repo[pygit2.Oid(raw=oid)].parent_ids]
+        return [p.raw for p in commit_at(self.repo, oid).parent_ids]
 
     def tree(self, commit: bytes) -> bytes:
         hit = self._trees.get(commit)
         if hit is None:
-            hit = self._trees[commit] = self.repo[pygit2.Oid(raw=commit)].tree_id.raw
+            hit = self._trees[commit] = commit_at(self.repo, commit).tree_id.raw
         return hit
 
     def add(self, c: SourceCommit) -> None:
@@ -381,10 +388,7 @@ def process_commit(walk: Walk, t: TargetRun, c: SourceCommit) -> None:
     parents, new_first = _trim_parents(walk, t, orig_parents, rewritten, is_rw)
 
     new_tree = t.filter.filter_root(c.tree)
-    if orig_parents:
-        had_changes = c.tree != walk.tree(orig_parents[0])
-    else:
-        had_changes = c.tree != EMPTY_TREE
+    had_changes = c.tree != (walk.tree(orig_parents[0]) if orig_parents else EMPTY_TREE)
 
     # The filtered changes filter-repo looks at are relative to the original first parent, or, when the
     # parents changed, to the original commit behind the new first parent.

@@ -7,13 +7,14 @@ create is refused unless `force`. docs/history.md describes the outputs and the 
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,11 +37,13 @@ from spinout.history.rewrite import (
     TargetRun,
     TreeFilter,
     Walk,
+    commit_at,
     process_commit,
     read_source_commit,
     rewrite_tag,
 )
-from spinout.history.router import Rules
+from spinout.history.router import Rules, core_rules, service_rules
+from spinout.plan.model import Plan
 from spinout.progress import Progress
 
 MERGE_AUTHOR = b"spinout <spinout@localhost>"
@@ -94,6 +97,7 @@ class TargetReport:
     dropped_refs: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     removal_commit: str | None = None
+    followed: list[str] = field(default_factory=list)  # old names follow_renames added
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -128,6 +132,8 @@ class SplitResult:
                 out.append(f"{t.name} ({how}): {t.kept} kept, {t.pruned} pruned, {len(t.refs)} refs -> {t.path}")
             for ref in t.dropped_refs:
                 out.append(f"  dropped {ref}: no commit of it survives the filter")
+            if t.followed:
+                out.append(f"  followed {len(t.followed)} earlier names: {', '.join(t.followed[:5])}")
             for ref in t.merged:
                 out.append(f"  merged {ref} into the main branch")
         return out
@@ -161,7 +167,9 @@ def resolve_refs(repo: pygit2.Repository, patterns: Sequence[str]) -> dict[str, 
                 ref.peel(pygit2.Commit)
             except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
                 continue
-            out[name] = ref.target.raw
+            target = ref.target
+            assert isinstance(target, pygit2.Oid)
+            out[name] = target.raw
     if missing:
         raise PlanError(missing)
     return out
@@ -256,10 +264,10 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
         state = saved or CommitState()
 
         def new_parents(oid: bytes, repo: pygit2.Repository = target_repo) -> list[bytes]:
-            return [p.raw for p in repo[pygit2.Oid(raw=oid)].parent_ids]
+            return [p.raw for p in commit_at(repo, oid).parent_ids]
 
         def new_tree(oid: bytes, repo: pygit2.Repository = target_repo) -> bytes:
-            return bytes(repo[pygit2.Oid(raw=oid)].tree_id.raw)
+            return bytes(commit_at(repo, oid).tree_id.raw)
 
         run = TargetRun(
             spec.name, spec.rules, sink, TreeFilter(source, spec.rules, sink), state, Graph(new_parents), new_tree
@@ -274,14 +282,13 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     walked = 0
     if runs:
         all_tips = {tip for _, _, _, tips, _ in runs for tip in tips.values()}
-        walker = source.walk(None, pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_REVERSE)
+        walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
         for tip in sorted(all_tips):
             walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
         for h in sorted(hide or ()):
-            try:
+            # a tip the source no longer has hides nothing; commits already known are skipped anyway
+            with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
                 walker.hide(pygit2.Oid(hex=h))
-            except (KeyError, ValueError, pygit2.GitError):
-                pass  # a tip the source no longer has: nothing to hide, commits already known are skipped
         order = [c.id.raw for c in walker]
         _limit_walks(source, runs)
         progress.start("split", f"walking {len(order)} source commits", total=len(order))
@@ -310,7 +317,7 @@ def _limit_walks(
         own = set(tips.values())
         if own == union:
             continue
-        walker = source.walk(None, pygit2.GIT_SORT_NONE)
+        walker = source.walk(None, pygit2.enums.SortMode.NONE)
         for tip in sorted(own):
             walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
         run.walk = {c.id.raw for c in walker}
@@ -337,8 +344,9 @@ def _finish_target(
             ref_rows.append((obj.hex(), None, ref))
             continue
         new = new_commit
-        if source[pygit2.Oid(raw=obj)].type == pygit2.GIT_OBJECT_TAG:
-            if source[pygit2.Oid(raw=obj)].target.raw != commit:
+        tag = source[pygit2.Oid(raw=obj)]
+        if isinstance(tag, pygit2.Tag):
+            if tag.target.raw != commit:
                 report.dropped_refs.append(ref)  # a tag of a tag: not supported, reported
                 ref_rows.append((obj.hex(), None, ref))
                 continue
@@ -386,7 +394,7 @@ def _merge_into_main(repo: pygit2.Repository, spec: TargetSpec, merge_ref: str, 
             [Problem(f"service {spec.name}.merge", f"{merge_ref} conflicts with {spec.main_ref} in {', '.join(paths)}")]
         )
     tree = index.write_tree(repo)
-    when = max(repo[main_oid].commit_time, repo[branch_oid].commit_time)
+    when = max(commit_at(repo, main).commit_time, commit_at(repo, branch).commit_time)
     sig = pygit2.Signature("spinout", "spinout@localhost", when, 0)
     msg = f"Merge {merge_ref} into {spec.main_ref}\n"
     new = repo.create_commit(None, sig, sig, msg, tree, [main_oid, branch_oid])
@@ -419,7 +427,7 @@ def _remove_mode(
         raise PlanError([Problem("source.main", f"{spec.main_ref} is not among the source refs")])
     sink = PackSink(git_dir)
     filt = TreeFilter(repo, spec.rules, sink)
-    head = repo[pygit2.Oid(raw=peel_commit(source, main))]
+    head = commit_at(repo, main)
     new_tree = filt.filter_root(head.tree_id.raw)
     sink.finish()
     moved = ", ".join(spec.rules.paths)
@@ -434,3 +442,32 @@ def _remove_mode(
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
     _finalize(git_dir, spec)
     progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(commit)[:12]}")
+
+
+def targets_from_plan(plan: Plan, old_names: Mapping[str, Mapping[str, str]] | None = None) -> list[TargetSpec]:
+    """One spec per service (with the old names follow_renames found, old → current) and one for the core."""
+    old_names = old_names or {}
+    specs = [
+        TargetSpec(
+            name=s.name,
+            path=plan.target_dir(s.name),
+            rules=service_rules(s, old_names.get(s.name)),
+            ref_patterns=tuple(plan.source.refs),
+            main_ref=plan.source.main_ref,
+            merge_refs=tuple(s.merge),
+            bare=plan.output.bare,
+        )
+        for s in plan.service
+    ]
+    specs.append(
+        TargetSpec(
+            name=plan.core.name,
+            path=plan.target_dir(plan.core.name),
+            rules=core_rules(plan),
+            ref_patterns=tuple(plan.source.refs),
+            main_ref=plan.source.main_ref,
+            bare=plan.output.bare,
+            mode=plan.core.history,
+        )
+    )
+    return specs

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from spinout.history.router import Rules
 from tests.unit.history.histories import FILTERS, build_history, histories
 from tests.unit.history.oracle import filter_repo, spinout_split
+
+from spinout.history.router import Rules
 
 SCALE = int(os.environ.get("SPINOUT_HEAVY_SCALE", "1"))
 
