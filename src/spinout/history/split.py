@@ -415,7 +415,16 @@ def _remove_mode(
     progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
     refspecs = [f"+{ref}:{ref}" for ref in sorted(tips)]
     git(
-        ["--git-dir", str(git_dir), "fetch", "-q", "--no-tags", str(Path(source.path).resolve()), *refspecs],
+        [
+            "--git-dir",
+            str(git_dir),
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--update-head-ok",
+            str(Path(source.path).resolve()),
+            *refspecs,
+        ],
         what=f"copying the history into {spec.name}",
     )
     repo = pygit2.Repository(str(git_dir))
