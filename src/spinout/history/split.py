@@ -224,9 +224,40 @@ def _drop_alternates(git_dir: Path) -> None:
     (git_dir / "objects" / "info" / "alternates").unlink(missing_ok=True)
 
 
-def _finalize(git_dir: Path, spec: TargetSpec) -> None:
-    """Copy every object the target needs into its own packs, drop the alternates, check out the work tree."""
-    git(["--git-dir", str(git_dir), "repack", "-a", "-d", "-q"], what=f"repacking {spec.name}")
+def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = None, *, pack: bool = True) -> None:
+    """Copy every object the target needs into its own packs, drop the alternates, check out the work tree.
+
+    A fresh target is repacked whole. An incremental run packs only the objects reachable from the new refs and
+    not from `previous` (the target's refs before the run, which were standalone already): its cost follows
+    the number of new commits, not the size of the history.
+    """
+    if not pack:
+        pass  # everything arrived by fetch: already standalone
+    elif previous is None:
+        git(["--git-dir", str(git_dir), "repack", "-a", "-d", "-q"], what=f"repacking {spec.name}")
+    else:
+        repo = pygit2.Repository(str(git_dir))
+        tips = sorted({str(repo.references[r].target) for r in repo.references if r.startswith("refs/")})
+        revs = "".join(f"{t}\n" for t in tips) + "".join(f"^{t}\n" for t in sorted(previous))
+        proc = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(git_dir),
+                "pack-objects",
+                "--revs",
+                "-q",
+                str(git_dir / "objects" / "pack" / "pack"),
+            ],
+            input=revs.encode(),
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ToolError(
+                f"packing the new objects of {spec.name} failed: {proc.stderr.decode(errors='replace').strip()}",
+                hint="run `spinout split --force` to rebuild the target",
+            )
     _drop_alternates(git_dir)
     git(["--git-dir", str(git_dir), "prune-packed"], what=f"cleaning {spec.name}")
     if not spec.bare:
@@ -355,6 +386,11 @@ def _finish_target(
         ref_rows.append((obj.hex(), new.hex(), ref))
     run.sink.finish()
     repo = pygit2.Repository(str(git_dir))
+    previous = (
+        [str(repo.references[r].target) for r in repo.references if r.startswith("refs/")]
+        if report.incremental
+        else None
+    )
     for name in list(repo.references):
         if (name.startswith(("refs/heads/", "refs/tags/"))) and name not in new_refs:
             repo.references.delete(name)
@@ -367,7 +403,7 @@ def _finish_target(
     write_commit_map(sd / "commit-map", run.state)
     write_ref_map(sd / "ref-map", ref_rows)
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, run.state)
-    _finalize(git_dir, spec)
+    _finalize(git_dir, spec, previous)
     report.walked = len(run.state.replacement)
     report.kept = len(run.state.replacement) - len(run.state.pruned)
     report.pruned = len(run.state.pruned)
@@ -449,7 +485,7 @@ def _remove_mode(
     state = CommitState()
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, state)
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
-    _finalize(git_dir, spec)
+    _finalize(git_dir, spec, pack=False)
     progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(commit)[:12]}")
 
 
