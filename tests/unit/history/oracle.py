@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,9 @@ def filter_repo(
     clone = work / "filter-repo-clone"
     subprocess.run(["git", "clone", "-q", "--no-local", str(source), str(clone)], check=True, capture_output=True)
     args = [FILTER_REPO, "--force", "--quiet", *extra]
-    args += [f"--path={p}" for p in paths]
+    # A plan path without a trailing '/' is exactly one file; filter-repo's --path would also take a directory
+    # of that name, so say "exactly this file" with an anchored regex.
+    args += [f"--path={p}" if p.endswith("/") else f"--path-regex=^{re.escape(p)}$" for p in paths]
     args += [f"--path-rename={old}:{new}" for old, new in renames.items()]
     subprocess.run(args, cwd=clone, check=True, capture_output=True)
     return read_map(clone / ".git" / "filter-repo" / "commit-map"), git_refs(clone / ".git")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.fixtures.repobuilder import RepoBuilder
 from tests.unit.history.histories import FILTERS, build_history, histories
 from tests.unit.history.oracle import filter_repo, spinout_split
 
@@ -40,3 +42,43 @@ def test_generated_histories_match_filter_repo(program: list, filter_index: int)
 @given(program=histories, filter_index=st.integers(0, len(FILTERS) - 1))
 def test_many_generated_histories_match_filter_repo(program: list, filter_index: int) -> None:  # type: ignore[type-arg]
     _check(program, filter_index)
+
+
+def _hand_built(b: RepoBuilder) -> None:
+    root = b.commit("root", {"a/x": "1", "c": "1", "d": "file"})
+    b.commit("a only", {"a/x": "2"})
+    b.branch("side", root)
+    s1 = b.commit("side c", {"c": "2"}, branch="side")
+    # a --no-ff merge that is degenerate in the source already (its first parent is an ancestor of the second)
+    b.branch("noff", root)
+    b.commit("noff merge", parents=[root, s1], tree={"a/x": "1", "c": "2", "d": "file"}, branch="noff")
+    m1 = b.commit(f"merge side, after {s1[:8]}", parents=[b.head(), s1], tree={"a/x": "2", "c": "2", "d": "file"})
+    # criss-cross: side merges main's previous tip while main merges side
+    b.commit("side merges main", parents=[s1, root], tree={"a/x": "1", "c": "2", "d": "file"}, branch="side")
+    b.commit("d becomes a directory", {"d": None, "d/e": "dir"})
+    b.branch("oct1", m1)
+    o1 = b.commit("oct one", {"a/y": "y"}, branch="oct1")
+    b.branch("oct2", m1)
+    o2 = b.commit("oct two", {"b/z": "z"}, branch="oct2")
+    files = {"a/x": "2", "a/y": "y", "b/z": "z", "c": "2", "d/e": "dir"}
+    b.commit("octopus", parents=[b.head(), o1, o2], tree=files)
+    b.commit("evil merge", parents=[b.head(), str(b.head("side"))], tree={**files, "a/evil": "!"})
+    b.commit("d is a file again", {"d/e": None, "d": "file again"})
+    b.commit("nothing", {})
+    b.tag("annotated", m1, message="tag message\n")
+
+
+@pytest.mark.parametrize(
+    ("paths", "renames"),
+    [(["a/"], {}), (["c"], {}), (["d"], {}), (["d/"], {"d/": "dd/"}), (["b/", "c"], {"b/": ""}), (["a/y"], {})],
+)
+def test_hand_built_history_matches_filter_repo(
+    tmp_path: Path, repo_builder: Callable[..., RepoBuilder], paths: list[str], renames: dict[str, str]
+) -> None:
+    b = repo_builder("src", bare=True)
+    _hand_built(b)
+    expected_map, expected_refs = filter_repo(b.path, tmp_path / "fr", paths, renames)
+    got_map, got_refs, _ = spinout_split(b.path, tmp_path / "sp", Rules.build("t", paths, renames))
+    assert got_map == expected_map
+    assert got_refs == expected_refs
+    assert "0" * 40 in got_map.values() or paths == ["a/"]  # something was pruned: the case is not trivial
