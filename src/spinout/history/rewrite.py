@@ -59,11 +59,60 @@ def serialize_tree(entries: list[tuple[bytes, int, bytes]]) -> bytes:
     return b"".join(b"%o %s\0%s" % (mode, name, oid) for name, mode, oid in sorted(entries, key=_sort_key))
 
 
-class TreeFilter:
-    """Filtered, renamed trees of one target. Reads source trees through `repo`, writes new trees to `sink`."""
+class TreeReader:
+    """Source tree lookups shared by every target of a walk.
 
-    def __init__(self, repo: pygit2.Repository, rules: Rules, sink: PackSink) -> None:
+    The targets look at the same few trees along their rule tries (the root, `acme/`, `acme/services/`), so
+    each lookup by name (done by libgit2) and each parsed tree is cached here once for all of them. Bounded:
+    cleared wholesale when full, since reuse is between targets and neighbouring commits.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
+        self._parsed: dict[bytes, list[tuple[bytes, int, bytes]]] = {}
+        self._hits: dict[tuple[bytes, bytes], tuple[int, bytes] | None] = {}
+
+    def entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
+        hit = self._parsed.get(tree)
+        if hit is None:
+            if len(self._parsed) > self.LIMIT:
+                self._parsed.clear()
+            hit = self._parsed[tree] = parse_tree(self.repo.odb.read(pygit2.Oid(raw=tree))[1])
+        return hit
+
+    def lookup(self, tree: bytes, names: Sequence[bytes]) -> list[tuple[bytes, int, bytes]]:
+        if len(self._hits) > self.LIMIT:
+            self._hits.clear()
+        found: list[tuple[bytes, int, bytes]] = []
+        obj: pygit2.Tree | None = None
+        for name in names:
+            key = (tree, name)
+            if key in self._hits:
+                hit = self._hits[key]
+            else:
+                if obj is None:
+                    got = self.repo[pygit2.Oid(raw=tree)]
+                    assert isinstance(got, pygit2.Tree)
+                    obj = got
+                try:
+                    entry = obj[name.decode()]  # plan paths are UTF-8, so rule names decode
+                    hit = (int(entry.filemode), entry.id.raw)
+                except KeyError:
+                    hit = None
+                self._hits[key] = hit
+            if hit is not None:
+                found.append((name, hit[0], hit[1]))
+        return found
+
+
+class TreeFilter:
+    """Filtered, renamed trees of one target. Reads source trees through `reader`, writes new trees to `sink`."""
+
+    def __init__(self, repo: pygit2.Repository, rules: Rules, sink: PackSink, reader: TreeReader | None = None) -> None:
+        self.repo = repo
+        self.reader = reader or TreeReader(repo)
         self.rules = rules
         self.sink = sink
         self._roots: dict[bytes, bytes] = {}
@@ -73,20 +122,10 @@ class TreeFilter:
         self._plain = not rules.renames and not rules.old_names
 
     def _entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
-        return parse_tree(self.repo.odb.read(pygit2.Oid(raw=tree))[1])
+        return self.reader.entries(tree)
 
     def _lookup(self, tree: bytes, names: Sequence[bytes]) -> list[tuple[bytes, int, bytes]]:
-        # libgit2 finds entries by name (binary search); plan paths are UTF-8, so names decode.
-        obj = self.repo[pygit2.Oid(raw=tree)]
-        assert isinstance(obj, pygit2.Tree)
-        found: list[tuple[bytes, int, bytes]] = []
-        for name in names:
-            try:
-                entry = obj[name.decode()]
-            except KeyError:
-                continue
-            found.append((name, int(entry.filemode), entry.id.raw))
-        return found
+        return self.reader.lookup(tree, names)
 
     def filter_root(self, tree: bytes) -> bytes:
         """The target tree for source root tree `tree` (the empty tree when nothing is kept)."""

@@ -11,10 +11,12 @@ import contextlib
 import fnmatch
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +38,7 @@ from spinout.history.rewrite import (
     Graph,
     TargetRun,
     TreeFilter,
+    TreeReader,
     Walk,
     commit_at,
     process_commit,
@@ -234,7 +237,10 @@ def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = 
     if not pack:
         pass  # everything arrived by fetch: already standalone
     elif previous is None:
-        git(["--git-dir", str(git_dir), "repack", "-a", "-d", "-q"], what=f"repacking {spec.name}")
+        git(
+            ["--git-dir", str(git_dir), "repack", "-a", "-d", "-q", "--no-write-bitmap-index"],
+            what=f"repacking {spec.name}",
+        )
     else:
         repo = pygit2.Repository(str(git_dir))
         tips = sorted({str(repo.references[r].target) for r in repo.references if r.startswith("refs/")})
@@ -279,6 +285,7 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     reports: list[TargetReport] = []
     runs: list[tuple[TargetSpec, Path, TargetRun, dict[str, bytes], TargetReport]] = []
     walk = Walk(source)
+    reader = TreeReader(source)
     hide: set[str] | None = None
     for spec in specs:
         git_dir, saved, saved_tips = prepare_target(spec, force)
@@ -301,7 +308,13 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
             return bytes(commit_at(repo, oid).tree_id.raw)
 
         run = TargetRun(
-            spec.name, spec.rules, sink, TreeFilter(source, spec.rules, sink), state, Graph(new_parents), new_tree
+            spec.name,
+            spec.rules,
+            sink,
+            TreeFilter(source, spec.rules, sink, reader),
+            state,
+            Graph(new_parents),
+            new_tree,
         )
         for old in state.replacement:
             if old not in state.pruned:
@@ -334,8 +347,13 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
                 progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
         walked = len(order)
         progress.finish("split", f"walked {walked} commits")
-        for spec, git_dir, run, tips, report in runs:
-            _finish_target(source, spec, git_dir, run, tips, report, progress)
+        finals = [_finish_target(source, *r, progress) for r in runs]
+        # Repacking is mostly single-threaded object enumeration: run the targets' side by side.
+        with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
+            for done in [pool.submit(_finalize, *args) for args in finals]:
+                done.result()
+        for (spec, _gd, _run, _tips, report), _f in zip(runs, finals, strict=True):
+            progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
     return SplitResult(reports, walked, time.monotonic() - start)
 
 
@@ -362,7 +380,8 @@ def _finish_target(
     tips: dict[str, bytes],
     report: TargetReport,
     progress: Progress,
-) -> None:
+) -> tuple[Path, TargetSpec, list[str] | None]:
+    """Map the refs, index the pack, write the maps and the state; return the arguments of `_finalize`."""
     progress.start(f"finish:{spec.name}", f"writing {spec.name}")
     new_refs: dict[str, bytes] = {}
     ref_rows: list[tuple[str, str | None, str]] = []
@@ -403,12 +422,11 @@ def _finish_target(
     write_commit_map(sd / "commit-map", run.state)
     write_ref_map(sd / "ref-map", ref_rows)
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, run.state)
-    _finalize(git_dir, spec, previous)
     report.walked = len(run.state.replacement)
     report.kept = len(run.state.replacement) - len(run.state.pruned)
     report.pruned = len(run.state.pruned)
     report.refs = {r: o.hex() for r, o in sorted(new_refs.items())}
-    progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
+    return git_dir, spec, previous
 
 
 def _merge_into_main(repo: pygit2.Repository, spec: TargetSpec, merge_ref: str, refs: dict[str, bytes]) -> bool:
