@@ -119,6 +119,7 @@ class TreeFilter:
         self._memo: dict[tuple[bytes, int], bytes | None] = {}
         self._pieces_memo: dict[tuple[bytes, int], tuple[tuple[bytes, int, bytes], ...]] = {}
         self._renamed: dict[bytes, bytes] = {}
+        self._built: dict[tuple[tuple[bytes, int, bytes], ...], bytes | None] = {}
         self._plain = not rules.renames and not rules.old_names
 
     def _entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
@@ -166,7 +167,7 @@ class TreeFilter:
             result: bytes | None = tree if new == entries else self._write(new)
         else:
             new = []
-            for name, mode, oid in self._lookup(tree, list(node.children)):
+            for name, mode, oid in self._lookup(tree, node.names):
                 kept = self._sub_out(mode, oid, node.children[name])
                 if kept is not None:
                     new.append((name, kept[0], kept[1]))
@@ -202,7 +203,7 @@ class TreeFilter:
                 else:
                     self._sub_pieces(out, name, mode, oid, child)
         else:
-            for name, mode, oid in self._lookup(tree, list(node.children)):
+            for name, mode, oid in self._lookup(tree, node.names):
                 self._sub_pieces(out, name, mode, oid, node.children[name])
         result = tuple(out)
         self._pieces_memo[key] = result
@@ -228,7 +229,17 @@ class TreeFilter:
             self._renamed[key] = hit
         return hit
 
-    def _build(self, pieces: Sequence[tuple[bytes, int, bytes]]) -> bytes | None:
+    def _build(self, pieces: tuple[tuple[bytes, int, bytes], ...]) -> bytes | None:
+        # Most commits leave a service's pieces as they were: the same pieces give the same tree.
+        if pieces in self._built:
+            return self._built[pieces]
+        if len(self._built) > _MEMO_LIMIT:
+            self._built.clear()
+        result = self._build_new(pieces)
+        self._built[pieces] = result
+        return result
+
+    def _build_new(self, pieces: tuple[tuple[bytes, int, bytes], ...]) -> bytes | None:
         top: dict[bytes, object] = {}
         for path, mode, oid in pieces:
             is_tree = mode == TREE_MODE

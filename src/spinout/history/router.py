@@ -35,6 +35,14 @@ class Node:
     blob: bool = False
     children: dict[bytes, Node] = field(default_factory=dict)
 
+    @property
+    def names(self) -> tuple[bytes, ...]:
+        """The children's names, in order (cached: the trie is complete once built)."""
+        cached = self.__dict__.get("_names")
+        if cached is None or len(cached) != len(self.children):
+            cached = self.__dict__["_names"] = tuple(self.children)
+        return cached
+
     def child(self, name: bytes) -> Node:
         node = self.children.get(name)
         if node is None:
