@@ -265,12 +265,14 @@ def test_verify_split_passes_and_catches_corruption(tmp_path: Path, source: Repo
     plan = write_plan(tmp_path)
     assert run_cli("split", str(plan), "--verify") == 0
     state = tmp_path / "out" / "acme-lb" / ".git" / "spinout" / "commit-state"
-    rows = [line.split() for line in state.read_text().splitlines()]
-    kept = [r for r in rows if r[2] == "k"]
-    trees = {r[1]: str(pygit2.Repository(str(tmp_path / "out" / "acme-lb")).get(r[1]).tree_id) for r in kept}
-    a, b = next((x, y) for x in kept for y in kept if trees[x[1]] != trees[y[1]])
-    a[1], b[1] = b[1], a[1]  # two commits swapped: each now claims the other's tree
-    state.write_text("".join(" ".join(r) + "\n" for r in rows))
+    raw = state.read_bytes()
+    rows = [bytearray(raw[i : i + 41]) for i in range(0, len(raw), 41)]
+    kept = [r for r in rows if r[40:] == b"k"]
+    target = pygit2.Repository(str(tmp_path / "out" / "acme-lb"))
+    trees = {bytes(r[20:40]): target[pygit2.Oid(raw=bytes(r[20:40]))].peel(pygit2.Commit).tree_id for r in kept}
+    a, b = next((x, y) for x in kept for y in kept if trees[bytes(x[20:40])] != trees[bytes(y[20:40])])
+    a[20:40], b[20:40] = b[20:40], a[20:40]  # two commits swapped: each now claims the other's tree
+    state.write_bytes(b"".join(rows))
     assert run_cli("verify-split", str(plan)) == 6
     assert main(["verify-split", str(plan), "--json"]) == 6
 

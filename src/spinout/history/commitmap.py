@@ -3,9 +3,9 @@
 * `commit-map`: git filter-repo's format — a header line, then `old new` per walked source commit, sorted, with
   forty zeros as `new` for a pruned commit.
 * `ref-map`: filter-repo's format — a header, then `old new ref` per mapped source ref (zeros when dropped).
-* `commit-state`: what an incremental rerun needs: `old replacement flag` per walked commit, where `flag` is `k`
-  (kept: `replacement` is its new commit) or `p` (pruned: `replacement` is the commit its children attach to, or
-  zeros when none).
+* `commit-state`: what an incremental rerun needs, appended to by each run: one 41-byte binary record per walked
+  commit — its raw id, its replacement's raw id (the new commit when kept; when pruned, the commit its children
+  attach to, or zeros when none) and `k` (kept) or `p` (pruned).
 * `state.json`: format version, the rules fingerprint and the source tips walked (the next run hides them).
 """
 
@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 ZEROS = "0" * 40
 ZERO_RAW = b"\0" * 20
+RECORD = 41
 
 
 def spinout_dir(git_dir: Path) -> Path:
@@ -33,6 +34,13 @@ class CommitState:
 
     replacement: dict[bytes, bytes | None] = field(default_factory=dict)
     pruned: set[bytes] = field(default_factory=set)
+    added: list[bytes] = field(default_factory=list)  # walked in this run, in order
+
+    def record(self, old: bytes, new: bytes | None, *, pruned: bool) -> None:
+        self.replacement[old] = new
+        if pruned:
+            self.pruned.add(old)
+        self.added.append(old)
 
 
 @dataclass(frozen=True)
@@ -48,13 +56,22 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_commit_map(path: Path, state: CommitState) -> None:
-    lines = [b"%-40s %s\n" % (b"old", b"new")]
-    for old in sorted(state.replacement):
-        new = state.replacement[old]
-        shown = ZEROS if old in state.pruned or new is None else new.hex()
-        lines.append(f"{old.hex()} {shown}\n".encode())
-    _atomic_write(path, b"".join(lines))
+def _map_line(state: CommitState, old: bytes) -> bytes:
+    new = state.replacement[old]
+    shown = ZEROS if old in state.pruned or new is None else new.hex()
+    return f"{old.hex()} {shown}\n".encode()
+
+
+def write_commit_map(path: Path, state: CommitState, *, incremental: bool = False) -> None:
+    """Write the commit-map; on an incremental run, merge the new lines into the existing file."""
+    lines: list[bytes] = []
+    if incremental and path.exists():
+        lines = path.read_bytes().splitlines(keepends=True)[1:]
+        lines.extend(_map_line(state, old) for old in state.added)
+    else:
+        lines = [_map_line(state, old) for old in state.replacement]
+    lines.sort()
+    _atomic_write(path, b"%-40s %s\n" % (b"old", b"new") + b"".join(lines))
 
 
 def write_ref_map(path: Path, rows: Iterable[tuple[str, str | None, str]]) -> None:
@@ -74,15 +91,22 @@ def read_map(path: Path) -> dict[str, str]:
     return out
 
 
-def save_state(git_dir: Path, fingerprint: str, tips: Mapping[str, str], commits: CommitState) -> None:
+def _record(state: CommitState, old: bytes) -> bytes:
+    new = state.replacement[old]
+    return old + (new or ZERO_RAW) + (b"p" if old in state.pruned else b"k")
+
+
+def save_state(
+    git_dir: Path, fingerprint: str, tips: Mapping[str, str], commits: CommitState, *, incremental: bool = False
+) -> None:
+    """Write the state; an incremental run appends the records of the commits it walked."""
     d = spinout_dir(git_dir)
     d.mkdir(exist_ok=True)
-    rows = []
-    for old in sorted(commits.replacement):
-        new = commits.replacement[old]
-        flag = b"p" if old in commits.pruned else b"k"
-        rows.append(b"%s %s %s\n" % (old.hex().encode(), (new or ZERO_RAW).hex().encode(), flag))
-    _atomic_write(d / "commit-state", b"".join(rows))
+    if incremental:
+        with open(d / "commit-state", "ab") as f:
+            f.write(b"".join(_record(commits, old) for old in commits.added))
+    else:
+        _atomic_write(d / "commit-state", b"".join(_record(commits, old) for old in commits.replacement))
     meta = {"version": STATE_VERSION, "fingerprint": fingerprint, "tips": dict(sorted(tips.items()))}
     _atomic_write(d / "state.json", json.dumps(meta, indent=2).encode() + b"\n")
 
@@ -94,15 +118,15 @@ def load_state(git_dir: Path) -> SavedState | None:
         raw = (d / "commit-state").read_bytes()
     except (OSError, ValueError):
         return None
-    if meta.get("version") != STATE_VERSION:
+    if meta.get("version") != STATE_VERSION or len(raw) % RECORD:
         return None
     commits = CommitState()
-    for line in raw.splitlines():
-        old_h, new_h, flag = line.split()
-        old, new = bytes.fromhex(old_h.decode()), bytes.fromhex(new_h.decode())
-        commits.replacement[old] = None if new == ZERO_RAW else new
-        if flag == b"p":
-            commits.pruned.add(old)
+    replacement, pruned = commits.replacement, commits.pruned
+    for i in range(0, len(raw), RECORD):
+        old, new = raw[i : i + 20], raw[i + 20 : i + 40]
+        replacement[old] = None if new == ZERO_RAW else new
+        if raw[i + 40] == 0x70:  # b"p"
+            pruned.add(old)
     return SavedState(str(meta["fingerprint"]), {str(k): str(v) for k, v in meta["tips"].items()}, commits)
 
 

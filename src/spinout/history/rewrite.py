@@ -393,7 +393,7 @@ class TargetRun:
     new_graph: Graph
     new_tree_of: Callable[[bytes], bytes]
     walk: set[bytes] | None = None  # source commits this target takes; None: all walked
-    kept_prefix: dict[bytes, list[bytes]] = field(default_factory=dict)
+    kept_prefix: dict[bytes, list[bytes]] | None = None  # built on first need: most messages quote no hash
     new_trees: dict[bytes, bytes] = field(default_factory=dict)
     kept: int = 0
     pruned: int = 0
@@ -403,7 +403,18 @@ class TargetRun:
         return hit if hit is not None else self.new_tree_of(commit)
 
     def index_kept(self, old: bytes) -> None:
-        self.kept_prefix.setdefault(old.hex()[:7].encode(), []).append(old)
+        if self.kept_prefix is not None:
+            self.kept_prefix.setdefault(old.hex()[:7].encode(), []).append(old)
+
+    def prefix_index(self) -> dict[bytes, list[bytes]]:
+        """Kept source commits so far by their first 7 hex digits."""
+        if self.kept_prefix is None:
+            index: dict[bytes, list[bytes]] = {}
+            for old in self.state.replacement:
+                if old not in self.state.pruned:
+                    index.setdefault(old.hex()[:7].encode(), []).append(old)
+            self.kept_prefix = index
+        return self.kept_prefix
 
 
 class Walk:
@@ -467,8 +478,7 @@ def process_commit(walk: Walk, t: TargetRun, c: SourceCommit) -> None:
         prune = new_tree == t.tree_of_new(new_first)
 
     if prune:
-        st.replacement[c.id] = new_first if new_first is not None else (parents[0] if parents else None)
-        st.pruned.add(c.id)
+        st.record(c.id, new_first if new_first is not None else (parents[0] if parents else None), pruned=True)
         t.pruned += 1
         return
     message = _rewrite_hashes(walk, t, c)
@@ -476,7 +486,7 @@ def process_commit(walk: Walk, t: TargetRun, c: SourceCommit) -> None:
     body += b"".join(b"parent %s\n" % p.hex().encode() for p in parents)
     body += c.headers + b"\n" + message
     new_id = t.sink.add(OBJ_COMMIT, body)
-    st.replacement[c.id] = new_id
+    st.record(c.id, new_id, pruned=False)
     t.new_trees[new_id] = new_tree
     t.new_graph.add(new_id, parents)
     t.index_kept(c.id)
@@ -528,12 +538,13 @@ def _rewrite_hashes(walk: Walk, t: TargetRun, c: SourceCommit) -> bytes:
     filter-repo rewrites any commit it has already emitted; spinout limits this to ancestors so that ids do not
     depend on the walk order (incremental runs walk in a different order). See docs/history.md.
     """
-    if not t.kept_prefix or not _HASH_RE.search(c.message):
+    if not _HASH_RE.search(c.message):
         return c.message
+    kept_prefix = t.prefix_index()
 
     def replace(m: re.Match[bytes]) -> bytes:
         h = m.group(0)
-        candidates = [x for x in t.kept_prefix.get(h[:7], []) if x.hex().encode().startswith(h)]
+        candidates = [x for x in kept_prefix.get(h[:7], []) if x.hex().encode().startswith(h)]
         if len(candidates) != 1:
             return h
         old = candidates[0]

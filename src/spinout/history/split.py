@@ -265,7 +265,8 @@ def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = 
                 hint="run `spinout split --force` to rebuild the target",
             )
     _drop_alternates(git_dir)
-    git(["--git-dir", str(git_dir), "prune-packed"], what=f"cleaning {spec.name}")
+    if any((git_dir / "objects").glob("[0-9a-f][0-9a-f]/*")):
+        git(["--git-dir", str(git_dir), "prune-packed"], what=f"cleaning {spec.name}")
     if not spec.bare:
         repo = pygit2.Repository(str(git_dir))
         if not repo.head_is_unborn:
@@ -316,9 +317,6 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
             Graph(new_parents),
             new_tree,
         )
-        for old in state.replacement:
-            if old not in state.pruned:
-                run.index_kept(old)
         runs.append((spec, git_dir, run, tips, report))
         prev = set(saved_tips.values()) if saved is not None else set()
         hide = prev if hide is None else hide & prev
@@ -419,9 +417,11 @@ def _finish_target(
         if _merge_into_main(repo, spec, merge_ref, new_refs):
             report.merged.append(merge_ref)
     sd = spinout_dir(git_dir)
-    write_commit_map(sd / "commit-map", run.state)
+    write_commit_map(sd / "commit-map", run.state, incremental=report.incremental)
     write_ref_map(sd / "ref-map", ref_rows)
-    save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, run.state)
+    save_state(
+        git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, run.state, incremental=report.incremental
+    )
     report.walked = len(run.state.replacement)
     report.kept = len(run.state.replacement) - len(run.state.pruned)
     report.pruned = len(run.state.pruned)
