@@ -318,3 +318,14 @@ def test_follow_renames_keeps_old_names_under_the_new_location(
     blob = repo[(first / "acme_lb" / "pool.py").id]
     assert isinstance(blob, pygit2.Blob)
     assert blob.data == b"p = 0\n"
+
+
+def test_interrupted_first_run_is_redone(tmp_path: Path, source: RepoBuilder) -> None:
+    plan = write_plan(tmp_path)
+    api.split(plan)
+    expected = read_map(tmp_path / "out" / "acme-lb" / ".git" / "spinout" / "commit-map")
+    (tmp_path / "out" / "acme-lb" / ".git" / "spinout" / "state.json").unlink()  # as if it stopped half-way
+    result = api.split(plan)
+    lb = next(t for t in result.to_json()["targets"] if t["name"] == "acme-lb")
+    assert lb["incremental"] is False
+    assert read_map(tmp_path / "out" / "acme-lb" / ".git" / "spinout" / "commit-map") == expected

@@ -26,7 +26,6 @@ import pygit2
 from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
 from spinout.history.commitmap import (
     CommitState,
-    has_state,
     load_state,
     save_state,
     spinout_dir,
@@ -195,21 +194,24 @@ def prepare_target(spec: TargetSpec, force: bool) -> tuple[Path, CommitState | N
         )
     git_dir = _git_dir(path, spec.bare)
     if path.is_dir() and any(path.iterdir()):
-        ours = has_state(git_dir)
+        # spinout marks what it creates with <git dir>/spinout/ from the start, so that a run that stopped
+        # half-way is still recognised as spinout's own
+        ours = spinout_dir(git_dir).is_dir()
         if not ours and not force:
             raise UnsafeSourceError(
                 f"target {spec.name}: {path} exists, is not empty and was not created by spinout",
                 hint="choose another output.dir, remove the directory, or pass --force to replace it",
             )
-        if ours and not force:
-            saved = load_state(git_dir)
-            if saved is not None and saved.fingerprint == spec.fingerprint():
+        saved = load_state(git_dir) if ours and not force else None
+        if saved is not None:
+            if saved.fingerprint == spec.fingerprint():
                 return git_dir, saved.commits, saved.tips
             raise UnsafeSourceError(
                 f"target {spec.name}: the plan changed since {path} was split (paths, renames, refs or the "
                 "earlier names follow_renames found), so its incremental state no longer applies",
                 hint="pass --force to rebuild the target from scratch",
             )
+        # not ours (forced), forced, or ours without a usable state (an interrupted first run): start afresh
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     pygit2.init_repository(str(path), bare=spec.bare, initial_head=spec.main_ref.removeprefix("refs/heads/"))

@@ -8,11 +8,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pygit2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.fixtures.repobuilder import RepoBuilder
-from tests.unit.history.histories import FILTERS, build_history, histories
+from tests.unit.history.histories import FILTERS, Op, build_history, histories
 from tests.unit.history.oracle import filter_repo, spinout_split
 
 from spinout.history.router import Rules
@@ -20,28 +21,30 @@ from spinout.history.router import Rules
 SCALE = int(os.environ.get("SPINOUT_HEAVY_SCALE", "1"))
 
 
-def _check(program: list, filter_index: int) -> None:  # type: ignore[type-arg]
+def _check(program: list, filter_index: int, encoding: bool = False) -> None:  # type: ignore[type-arg]
     paths, renames = FILTERS[filter_index]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        built = build_history(work / "src.git", program)
-        expected_map, expected_refs = filter_repo(built.path, work / "fr", paths, renames)
+        built = build_history(work / "src.git", program, encoding_header=encoding)
+        # spinout keeps `encoding` headers and message bytes as they are: filter-repo's --preserve-commit-encoding
+        extra = ["--preserve-commit-encoding"]
+        expected_map, expected_refs = filter_repo(built.path, work / "fr", paths, renames, extra)
         got_map, got_refs, _ = spinout_split(built.path, work / "sp", Rules.build("t", paths, renames))
         assert got_map == expected_map
         assert got_refs == expected_refs
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program=histories, filter_index=st.integers(0, len(FILTERS) - 1))
-def test_generated_histories_match_filter_repo(program: list, filter_index: int) -> None:  # type: ignore[type-arg]
-    _check(program, filter_index)
+@given(program=histories, filter_index=st.integers(0, len(FILTERS) - 1), encoding=st.booleans())
+def test_generated_histories_match_filter_repo(program: list, filter_index: int, encoding: bool) -> None:  # type: ignore[type-arg]
+    _check(program, filter_index, encoding)
 
 
 @pytest.mark.heavy
 @settings(max_examples=250 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program=histories, filter_index=st.integers(0, len(FILTERS) - 1))
-def test_many_generated_histories_match_filter_repo(program: list, filter_index: int) -> None:  # type: ignore[type-arg]
-    _check(program, filter_index)
+@given(program=histories, filter_index=st.integers(0, len(FILTERS) - 1), encoding=st.booleans())
+def test_many_generated_histories_match_filter_repo(program: list, filter_index: int, encoding: bool) -> None:  # type: ignore[type-arg]
+    _check(program, filter_index, encoding)
 
 
 def _hand_built(b: RepoBuilder) -> None:
@@ -66,6 +69,21 @@ def _hand_built(b: RepoBuilder) -> None:
     b.commit("d is a file again", {"d/e": None, "d": "file again"})
     b.commit("nothing", {})
     b.tag("annotated", m1, message="tag message\n")
+
+
+def test_encoding_header_and_message_bytes_are_kept(tmp_path: Path) -> None:
+    program = [
+        Op(kind="commit", branch=0, changes=((0, 1),), message=1),
+        Op(kind="commit", branch=0, changes=((4, 1),)),
+    ]
+    built = build_history(tmp_path / "src.git", program, encoding_header=True)
+    got_map, got_refs, target = spinout_split(built.path, tmp_path / "sp", Rules.build("t", ["a/"], {}))
+    head = pygit2.Repository(str(target)).head.peel(pygit2.Commit)
+    raw = head.read_raw()
+    assert b"\nencoding ISO-8859-1\n" in raw
+    assert raw.endswith(b"\n\ncaf\xe9 latin-1 bytes\n")
+    expected = filter_repo(built.path, tmp_path / "fr", ["a/"], {}, ["--preserve-commit-encoding"])
+    assert (got_map, got_refs) == expected
 
 
 @pytest.mark.parametrize(
