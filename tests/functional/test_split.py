@@ -258,6 +258,8 @@ def test_core_remove_mode(tmp_path: Path, source: RepoBuilder) -> None:
     files = subprocess.run(["git", "-C", str(tmp_path / "out" / "acme"), "ls-files"], capture_output=True, text=True)
     assert files.stdout.split() == ["README", "acme/__init__.py", "acme/db.py", "tox.ini"]  # shared tox.ini stays
     assert str(core.references["refs/heads/feature"].target) == source.head("feature")
+    commit_map = read_map(tmp_path / "out" / "acme" / ".git" / "spinout" / "commit-map")
+    assert len(commit_map) == 7 and all(old == new for old, new in commit_map.items())
     assert run_cli("verify-split", str(plan)) == 0
 
 

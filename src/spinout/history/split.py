@@ -502,8 +502,15 @@ def _remove_mode(
     repo.references.create(spec.main_ref, commit, force=True)
     report.removal_commit = str(commit)
     report.refs = {r: (str(commit) if r == spec.main_ref else o.hex()) for r, o in sorted(tips.items())}
+    # the history is the source's: the commit-map is the identity over every commit the refs reach
     state = CommitState()
-    save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, state)
+    walker = source.walk(None, pygit2.enums.SortMode.NONE)
+    for tip in sorted(tips.values()):
+        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+    for c in walker:
+        state.replacement[c.id.raw] = c.id.raw
+    write_commit_map(spinout_dir(git_dir) / "commit-map", state)
+    save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
     _finalize(git_dir, spec, pack=False)
     progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(commit)[:12]}")
