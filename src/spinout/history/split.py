@@ -336,15 +336,20 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
         order = [c.id.raw for c in walker]
         _limit_walks(source, runs)
         progress.start("split", f"walking {len(order)} source commits", total=len(order))
-        for n, oid in enumerate(order, 1):
-            c = read_source_commit(source, oid)
-            walk.add(c)
+        try:
+            for n, oid in enumerate(order, 1):
+                c = read_source_commit(source, oid)
+                walk.add(c)
+                for _spec, _gd, run, _tips, _report in runs:
+                    if oid in run.state.replacement or (run.walk is not None and oid not in run.walk):
+                        continue
+                    process_commit(walk, run, c)
+                if n % 256 == 0 or n == len(order):
+                    progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
+        except BaseException:
             for _spec, _gd, run, _tips, _report in runs:
-                if oid in run.state.replacement or (run.walk is not None and oid not in run.walk):
-                    continue
-                process_commit(walk, run, c)
-            if n % 256 == 0 or n == len(order):
-                progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
+                run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
+            raise
         walked = len(order)
         progress.finish("split", f"walked {walked} commits")
         finals = [_finish_target(source, *r, progress) for r in runs]
