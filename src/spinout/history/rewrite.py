@@ -67,7 +67,8 @@ class TreeReader:
     cleared wholesale when full, since reuse is between targets and neighbouring commits.
     """
 
-    LIMIT = 100_000
+    PARSED_LIMIT = 4_096  # whole parsed trees: a big directory is tens of kilobytes
+    LOOKUP_LIMIT = 200_000
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
@@ -77,13 +78,13 @@ class TreeReader:
     def entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
         hit = self._parsed.get(tree)
         if hit is None:
-            if len(self._parsed) > self.LIMIT:
+            if len(self._parsed) > self.PARSED_LIMIT:
                 self._parsed.clear()
             hit = self._parsed[tree] = parse_tree(self.repo.odb.read(pygit2.Oid(raw=tree))[1])
         return hit
 
     def lookup(self, tree: bytes, names: Sequence[bytes]) -> list[tuple[bytes, int, bytes]]:
-        if len(self._hits) > self.LIMIT:
+        if len(self._hits) > self.LOOKUP_LIMIT:
             self._hits.clear()
         found: list[tuple[bytes, int, bytes]] = []
         obj: pygit2.Tree | None = None
