@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,7 @@ def split(
         checked = history_verify.verify(repo, specs, progress)
         if checked.exit_code:
             return checked
+        result = dataclasses.replace(result, verified=checked.checked)
     return result
 
 

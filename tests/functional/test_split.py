@@ -270,7 +270,8 @@ def test_core_remove_mode(tmp_path: Path, source: RepoBuilder) -> None:
 
 def test_verify_split_passes_and_catches_corruption(tmp_path: Path, source: RepoBuilder) -> None:
     plan = write_plan(tmp_path)
-    assert run_cli("split", str(plan), "--verify") == 0
+    verified = api.split(plan, verify=True).to_json()["verified"]
+    assert verified == {"acme-lb": 5, "acme-fw": 1, "acme": 2}
     state = tmp_path / "out" / "acme-lb" / ".git" / "spinout" / "commit-state"
     raw = state.read_bytes()
     rows = [bytearray(raw[i : i + 41]) for i in range(0, len(raw), 41)]

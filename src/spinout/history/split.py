@@ -110,6 +110,7 @@ class SplitResult:
     targets: list[TargetReport]
     walked: int
     seconds: float
+    verified: dict[str, int] | None = None  # commits re-derived per target, with --verify
 
     @property
     def exit_code(self) -> int:
@@ -122,6 +123,7 @@ class SplitResult:
             "walked": self.walked,
             "seconds": round(self.seconds, 3),
             "targets": [t.to_json() for t in self.targets],
+            "verified": self.verified,
         }
 
     def lines(self) -> list[str]:
@@ -138,6 +140,9 @@ class SplitResult:
                 out.append(f"  followed {len(t.followed)} earlier names: {', '.join(t.followed[:5])}")
             for ref in t.merged:
                 out.append(f"  merged {ref} into the main branch")
+        if self.verified is not None:
+            counts = ", ".join(f"{name} {n}" for name, n in self.verified.items())
+            out.append(f"verified: every kept commit's tree re-derived from the source ({counts})")
         return out
 
 
