@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
 
+from spinout.boundary import stage as boundary_stage
+from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.history import router as history_router
 from spinout.history import split as history_split
 from spinout.history import verify as history_verify
-from spinout.plan.load import load_plan_lenient
-from spinout.plan.model import Plan
+from spinout.inifiles import apply as inifiles_apply
+from spinout.inifiles.apply import ConfSplitResult, Writer
+from spinout.inifiles.files import atomic_write
+from spinout.inifiles.split import Rename, ServiceRule
+from spinout.inifiles.upgrade import Step, StepRun, UpgradeResult, fingerprint, run_upgrade
+from spinout.plan.load import load_plan, load_plan_lenient
+from spinout.plan.model import CoreSetting, Plan
+from spinout.plan.modules import build_module_map
 from spinout.plan.validate import repo_problems
 from spinout.progress import NullProgress, Progress
 from spinout.repo import GitRepoView, open_repository
-from spinout.results import PlanCheckResult
+from spinout.results import PlanCheckResult, StepsResult
+from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
 
 
 def check_plan(plan_path: Path, progress: Progress | None = None) -> PlanCheckResult:
@@ -54,6 +64,202 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     if problems:
         raise PlanError(problems, source=source)
     return view.resolve(plan.source.main_ref) or ""
+
+
+# ---- demo -----------------------------------------------------------------------------------------------------
+
+DemoStep = Callable[[SampleInfo, Progress], list[str]]
+
+
+def _demo_plan_check(info: SampleInfo, progress: Progress) -> list[str]:
+    return check_plan(info.plan, progress).lines()
+
+
+# The stages the demo runs on the sample, in order; a stage adds itself here with one line and one function
+# returning the lines that tell what it produced and where.
+def _demo_conf_split(info: SampleInfo, progress: Progress) -> list[str]:
+    return conf_split(info.plan, info.config_dir, progress=progress).lines()
+
+
+def _demo_boundary(info: SampleInfo, progress: Progress) -> list[str]:
+    # before the split: what would break, and how the services use the core (findings do not fail the demo)
+    plan = load_plan(info.plan)
+    check = boundary_stage.guard_check(plan, None, progress)
+    coupling = boundary_stage.coupling(plan, None, None, progress)
+    lines = [line for line in check.lines() if not line.startswith("    ")]  # chains: see guard check
+    for svc in coupling.services:
+        private = sum(1 for row in svc.modules for n in row["names"] if n["private"])
+        lines.append(
+            f"coupling {svc.service}: {len(svc.modules)} core modules, {svc.names_count()} names, {private} private"
+        )
+    lines.append(f"details: spinout guard check {info.plan}; spinout coupling {info.plan} --svg coupling.svg")
+    return lines
+
+
+DEMO_STEPS: list[tuple[str, DemoStep]] = [
+    ("plan check", _demo_plan_check),
+    ("boundary", _demo_boundary),
+    ("conf split", _demo_conf_split),
+]
+
+
+def demo(
+    dest: Path | None = None,
+    *,
+    commits: int = DEFAULT_COMMITS,
+    rows: int = DEFAULT_ROWS,
+    progress: Progress | None = None,
+) -> StepsResult:
+    """Build the sample into `dest` (default: a new temporary directory) and run every demo step on it."""
+    progress = progress or NullProgress()
+    if dest is None:
+        dest = Path(tempfile.mkdtemp(prefix="spinout-demo-"))
+        progress.note(f"building the sample in {dest}")
+    info = build_sample(dest, commits=commits, rows=rows, progress=progress)
+    hist = info.history
+    steps: list[tuple[str, list[str]]] = [
+        (
+            "sample",
+            [
+                f"repository {info.repo}: {hist.commits} commits ({hist.merges} merges, {hist.empty} empty), "
+                f"branches main, feature/lb-v2, stable/2013.2, "
+                f"{len(hist.annotated_tags) + len(hist.lightweight_tags)} tags",
+                f"database {info.database}: {sum(info.table_rows.values())} rows in {len(info.table_rows)} tables",
+                f"config {info.config_dir}",
+                f"plan {info.plan}",
+            ],
+        )
+    ]
+    for name, step in DEMO_STEPS:
+        progress.note(f"demo: {name}")
+        steps.append((name, step(info, progress)))
+    steps.append(("done", [f"everything is in {info.root}", f"next: spinout plan check {info.plan}"]))
+    data = {
+        "ok": True,
+        "dir": str(info.root),
+        "repo": str(info.repo),
+        "database": str(info.database),
+        "config_dir": str(info.config_dir),
+        "plan": str(info.plan),
+        "commits": hist.commits,
+        "rows": info.table_rows,
+    }
+    return StepsResult("demo", steps, data=data)
+
+
+# --- config stage (spinout conf split, spinout upgrade) -------------------------------------------------------------
+
+
+def _main_tree_files(plan: Plan) -> list[str]:
+    """Every file path at the source's main branch (the module map is derived from them)."""
+    files = GitRepoView(open_repository(plan.source_repo)).files(plan.source.main_ref)
+    if files is None:
+        raise PlanError([Problem("source.main", f"{plan.source.main_ref} does not exist in the source repository")])
+    return files
+
+
+def _config_inputs(plan: Plan) -> tuple[list[ServiceRule], list[tuple[str, CoreSetting]], Rename]:
+    rules = [
+        ServiceRule(svc.name, f"service[{i}].config[{j}]", rule)
+        for i, svc in enumerate(plan.service)
+        for j, rule in enumerate(svc.config)
+    ]
+    settings = [(f"core.settings[{k}]", st) for k, st in enumerate(plan.core.settings)]
+    return rules, settings, build_module_map(plan, _main_tree_files(plan)).rename
+
+
+def conf_split(
+    plan_path: Path,
+    config_dir: Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    writer: Writer | None = None,
+) -> ConfSplitResult:
+    """`spinout conf split`: move the services' config into their own files, losslessly and verified."""
+    plan = load_checked_plan(plan_path)
+    rules, settings, rename = _config_inputs(plan)
+    return inifiles_apply.conf_split(
+        config_dir, rules, settings, rename, dry_run=dry_run, progress=progress, writer=writer or atomic_write
+    )
+
+
+# The data stage's steps, in the deployer's order. None until the data stage (spinout db ...) lands on main; the lead
+# wires each to its spinout.data function at merge time (a StepRun takes a Progress and returns summary lines).
+UPGRADE_DATA_STEPS: tuple[tuple[str, str], ...] = (
+    ("db-migrations", "run each service's migrations on its own database"),
+    ("db-copy", "copy each service's tables from the core database (resumable)"),
+    ("db-verify", "verify the copies (row counts and checksums)"),
+    ("db-strip", "drop the services' tables from the core database (strip revision)"),
+)
+
+
+def upgrade(
+    plan_path: Path,
+    config_dir: Path,
+    db_url: str,
+    service_db_urls: dict[str, str],
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    data_steps: dict[str, StepRun] | None = None,
+) -> UpgradeResult:
+    """`spinout upgrade`: the deployer's flow (config split, then the data steps), journaled and resumable."""
+    plan = load_checked_plan(plan_path)
+    names = {s.name for s in plan.service}
+    unknown = sorted(set(service_db_urls) - names)
+    if unknown:
+        known = ", ".join(sorted(names))
+        raise PlanError([Problem("--service-db-url", f"no service named {n!r} in the plan ({known})") for n in unknown])
+    rules, settings, rename = _config_inputs(plan)
+
+    def config_step(step_progress: Progress) -> list[str]:
+        return inifiles_apply.conf_split(config_dir, rules, settings, rename, progress=step_progress).lines()
+
+    def config_preview(step_progress: Progress) -> list[str]:
+        preview = inifiles_apply.conf_split(config_dir, rules, settings, rename, dry_run=True, progress=step_progress)
+        return [*preview.summary(), "run `spinout conf split --dry-run` for the diffs"] if preview.changed else []
+
+    steps = [
+        Step(
+            "config",
+            f"split the config in {config_dir} into the services' files",
+            config_step,
+            preview=config_preview,
+        )
+    ]
+    for name, description in UPGRADE_DATA_STEPS:
+        run = (data_steps or {}).get(name)
+        steps.append(
+            Step(name, description, run, "" if run else "the data stage (spinout db ...) is not in this build yet")
+        )
+    digest = fingerprint(plan.fingerprint(), db_url, *sorted(f"{k}={v}" for k, v in service_db_urls.items()))
+    after = [
+        "install the service packages (" + ", ".join(sorted(names)) + ") on every node that runs the core",
+        "restart the core's server and agents so they read the new config files (pass each service's file with "
+        "--config-file, or use --config-dir)",
+    ]
+    return run_upgrade(config_dir, steps, digest, dry_run=dry_run, progress=progress, after=after)
+
+
+# --- boundary stage ---------------------------------------------------------------------------------------------
+
+
+def guard(plan_path: Path, repo: Path | None = None, progress: Progress | None = None) -> GuardResult:
+    """`spinout guard PLAN`: write the import-linter contract keeping the core from importing the services."""
+    return boundary_stage.guard(load_plan(plan_path), repo, progress or NullProgress())
+
+
+def guard_check(plan_path: Path, repo: Path | None = None, progress: Progress | None = None) -> GuardCheckResult:
+    """`spinout guard check PLAN`: run the contract on the monorepo (before the split) or the core (after)."""
+    return boundary_stage.guard_check(load_plan(plan_path), repo, progress or NullProgress())
+
+
+def coupling(
+    plan_path: Path, repo: Path | None = None, svg: Path | None = None, progress: Progress | None = None
+) -> CouplingResult:
+    """`spinout coupling PLAN`: where each service uses the core."""
+    return boundary_stage.coupling(load_plan(plan_path), repo, svg, progress or NullProgress())
 
 
 # --- history stage --------------------------------------------------------------------------------------------

@@ -24,6 +24,13 @@ def open_repository(path: Path, *, what: str = "source repository") -> pygit2.Re
     if found is None:
         raise UnsafeSourceError(f"{what} {str(path)!r} is not a git repository", hint="check source.repo in the plan")
     repo = pygit2.Repository(found)
+    # discover_repository walks up from `path`; a directory inside a repository is not that repository.
+    top = Path(repo.workdir if repo.workdir else repo.path).resolve()
+    if path.resolve() not in (top, Path(repo.path).resolve()):
+        raise UnsafeSourceError(
+            f"{what} {str(path)!r} is a directory inside the git repository {str(top)!r}, not a repository",
+            hint="point source.repo at the repository's top directory",
+        )
     return repo
 
 
@@ -59,3 +66,20 @@ class GitRepoView:
 
     def is_shallow(self) -> bool:
         return bool(self._repo.is_shallow)
+
+    def files(self, ref: str) -> list[str] | None:
+        """Every file path in the tree of `ref` (sorted), or None if `ref` does not resolve."""
+        commit_id = self.resolve(ref)
+        if commit_id is None:
+            return None
+        out: list[str] = []
+        stack = [("", self._repo[commit_id].peel(pygit2.Tree))]
+        while stack:
+            prefix, tree = stack.pop()
+            for entry in tree:
+                path = prefix + (entry.name or "")
+                if entry.type_str == "tree":
+                    stack.append((path + "/", self._repo[entry.id].peel(pygit2.Tree)))
+                else:
+                    out.append(path)
+        return sorted(out)

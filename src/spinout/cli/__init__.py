@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from spinout import __version__, api
 from spinout.cli.render import RichProgressSink, print_json, print_result
@@ -97,7 +98,7 @@ def run(call: Callable[[Progress], Result]) -> None:
         result = call(progress)
     finally:
         sink.close()
-    print_result(result, as_json=_settings().json, console=Console())
+    print_result(result, as_json=_settings().json, console=Console(soft_wrap=True))
     if result.exit_code:
         raise SystemExit(result.exit_code)
 
@@ -140,7 +141,7 @@ def plan_check(plan: Path) -> None:
 
 
 # Stage commands live in their own modules under spinout.cli; importing one adds its commands to `cli`.
-STAGE_MODULES: tuple[str, ...] = ("history",)
+STAGE_MODULES: tuple[str, ...] = ("demo", "config", "boundary", "history")
 
 
 def _register_stages() -> None:
@@ -157,9 +158,10 @@ def _report(exc: SpinoutError, settings: Settings) -> None:
             payload["problems"] = [{"location": p.location, "message": p.message} for p in exc.problems]
         print_json(payload)
     console = err_console()
-    console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    # Messages quote plan text ("[haproxy]", "paths[2]"): escape it so that rich does not read it as markup.
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        console.print(f"  [dim]hint:[/] {exc.hint}", highlight=False)
+        console.print(f"  [dim]hint:[/] {escape(exc.hint)}", highlight=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

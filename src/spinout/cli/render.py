@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,15 +54,16 @@ class RichProgressSink:
     def emit(self, event: Event) -> None:
         if isinstance(event, Noted):
             if event.level == "warning":
-                self._console.print(f"[yellow]warning:[/] {event.text}")
+                # Event texts quote paths and plan text ("[haproxy]"): never read them as rich markup.
+                self._console.print(f"[yellow]warning:[/] {escape(event.text)}")
             elif not self._quiet:
-                self._console.print(event.text)
+                self._console.print(escape(event.text))
             return
         if self._quiet:
             return
         if isinstance(event, Started):
             bars = self._bars()
-            self._tasks[event.task] = bars.add_task(event.description, total=event.total, rate="", counters="")
+            self._tasks[event.task] = bars.add_task(escape(event.description), total=event.total, rate="", counters="")
             self._started[event.task] = time.monotonic()
         elif isinstance(event, Advanced):
             tid = self._tasks.get(event.task)
@@ -81,7 +83,7 @@ class RichProgressSink:
             if tid is not None and self._progress is not None:
                 self._progress.remove_task(tid)
             if event.summary:
-                self._console.print(f"[green]✓[/] {event.summary}")
+                self._console.print(f"[green]✓[/] {escape(event.summary)}")
             if not self._tasks:
                 self.close()
 
@@ -96,7 +98,7 @@ def print_result(result: Result, *, as_json: bool, console: Console) -> None:
         print_json(result.to_json())
         return
     for line in result.lines():
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)  # long lines stay whole when piped
 
 
 def print_json(data: dict[str, Any]) -> None:

@@ -68,6 +68,14 @@ _TYPE_NAMES = {
 }
 
 
+_BOUNDS = {
+    "greater_than": "greater than",
+    "greater_than_equal": "at least",
+    "less_than": "less than",
+    "less_than_equal": "at most",
+}
+
+
 def _describe(value: object) -> str:
     kind = {
         str: "string",
@@ -95,7 +103,10 @@ def problems_from_validation(err: ValidationError) -> list[Problem]:
             key = str(loc[-1])
             model = _model_at(loc)
             hint = ""
-            if model is not None:
+            if len(loc) == 2 and isinstance(loc[0], str) and key in _known_keys(Plan):
+                # TOML puts every key below a [table] header into that table: a classic slip.
+                hint = f"; '{key}' is a top-level key: move it above the [{loc[0]}] header"
+            elif model is not None:
                 close = difflib.get_close_matches(key, _known_keys(model), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(_known_keys(model))}"
             problems.append(Problem(where, f"unknown key '{key}'{hint}"))
@@ -104,6 +115,10 @@ def problems_from_validation(err: ValidationError) -> list[Problem]:
         elif kind == "literal_error":
             expected = e.get("ctx", {}).get("expected", "")
             problems.append(Problem(where, f"{e.get('input')!r} is not one of {expected}"))
+        elif kind in _BOUNDS:
+            ctx = e.get("ctx", {})
+            limit = next(iter(ctx.values()), "")
+            problems.append(Problem(where, f"must be {_BOUNDS[kind]} {limit}, got {_describe(e.get('input'))}"))
         elif kind == "too_short":
             problems.append(Problem(where, "must not be empty"))
         elif kind == "value_error":

@@ -21,7 +21,8 @@ _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # strict: TOML has real booleans and integers; "yes" or "10" in a plan is a mistake, not a value to coerce.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
 
 
 def is_dotted_identifier(name: str) -> bool:
@@ -102,7 +103,7 @@ class Source(_Model):
         if self.main is not None:
             return self.main
         for ref in self.refs:
-            if ref.startswith("refs/heads/") and "*" not in ref:
+            if ref.startswith("refs/heads/") and not any(ch in ref for ch in "*?["):
                 return ref
         return "refs/heads/main"
 
@@ -209,7 +210,12 @@ class ConfigRule(_Model):
 
 
 class Service(_Model):
-    """One service leaving the monorepo."""
+    """One service leaving the monorepo.
+
+    `paths` are what the service takes; those also listed in `shared` are copies (package `__init__.py` files,
+    top-level files such as tox.ini): they stay in the core, and other services may claim them too. Everything else
+    in `paths` moves: the core's removal commit deletes it and its modules get new names.
+    """
 
     name: str
     package: str
@@ -253,14 +259,20 @@ class Service(_Model):
             if new != "":
                 check_repo_path(new, "rename target")
             if old.endswith("/") != (new.endswith("/") or new == ""):
-                raise ValueError(f"rename {old!r} -> {new!r}: a directory must be renamed to a directory")
+                if old.endswith("/"):
+                    raise ValueError(
+                        f"rename {old!r} -> {new!r}: a directory must be renamed to a directory (end both with '/')"
+                    )
+                raise ValueError(f"rename {old!r} -> {new!r}: a file must be renamed to a file (no trailing '/')")
         return v
 
     def renamed(self, path: str) -> str:
         """Where `path` lands in the target: the longest matching rename prefix wins."""
         best = ""
         for old in self.rename:
-            if path.startswith(old) and len(old) > len(best):
+            # A directory source ('a/') renames everything below it; a file source ('a.ini') only itself, not
+            # 'a.ini.sample'.
+            if path_covers(old, path) and len(old) > len(best):
                 best = old
         return self.rename[best] + path[len(best) :] if best else path
 
@@ -270,6 +282,9 @@ class Boundary(_Model):
 
     allow: list[AllowEntry] = Field(default_factory=list)
     contract: Literal["protected", "forbidden"] = "protected"
+    config: Literal["auto", ".importlinter", "setup.cfg", "pyproject.toml"] = Field(
+        default="auto", description="the core's file `spinout guard` writes the contract into; auto: the one in use"
+    )
 
     def allowed_pairs(self) -> list[tuple[str, str]]:
         out = []

@@ -10,7 +10,7 @@ import fnmatch
 from typing import Literal, Protocol
 
 from spinout.errors import Problem
-from spinout.plan.model import Plan, paths_overlap
+from spinout.plan.model import Plan, path_covers, paths_overlap
 
 
 class RepoView(Protocol):
@@ -47,8 +47,16 @@ def static_problems(plan: Plan) -> list[Problem]:
             if path not in svc.paths:
                 add(Problem(f"{loc}.shared[{j}]", f"{path!r} is not one of this service's paths"))
 
+        for j, path in enumerate(svc.paths):
+            for k in range(len(svc.paths)):
+                other = svc.paths[k]
+                if k != j and other != path and other.endswith("/") and path_covers(other, path):
+                    add(Problem(f"{loc}.paths[{j}]", f"{path!r} is already covered by paths[{k}] {other!r}"))
+                    break
+
         for old in svc.rename:
-            if not any(p.startswith(old) or (old.endswith("/") is False and p == old) for p in svc.paths):
+            # A rename source covers a path below it, or a directory path it lies inside.
+            if not any(path_covers(old, p) or path_covers(p, old) for p in svc.paths):
                 add(Problem(f"{loc}.rename", f"rename source {old!r} covers none of this service's paths"))
 
         # Two kept paths must not land in one place.
@@ -63,7 +71,8 @@ def static_problems(plan: Plan) -> list[Problem]:
             dest = svc.renamed(path)
             for k, other in enumerate(svc.paths):
                 odest = svc.renamed(other)
-                if k == j or dest == odest or paths_overlap(path, other):
+                # Each pair once (k > j): the overlap is one problem, not two.
+                if k <= j or dest == odest or paths_overlap(path, other):
                     continue
                 if paths_overlap(dest, odest):
                     add(
@@ -86,8 +95,10 @@ def static_problems(plan: Plan) -> list[Problem]:
             table_seen.setdefault(table, j)
 
         for j, ref in enumerate(svc.merge):
-            if "*" in ref or "?" in ref:
+            if any(ch in ref for ch in "*?["):
                 add(Problem(f"{loc}.merge[{j}]", f"{ref!r}: merge takes exact refs, not patterns"))
+            elif ref == plan.source.main_ref:
+                add(Problem(f"{loc}.merge[{j}]", f"{ref!r} is the main branch itself; merge names other branches"))
 
     # Services may claim the same path only where both declare it shared.
     for i, a in enumerate(plan.service):
@@ -107,12 +118,29 @@ def static_problems(plan: Plan) -> list[Problem]:
                         )
                     )
 
+    # Two services must not both move the same whole section of the same file.
+    sections: dict[tuple[str, str], str] = {}
+    for i, svc in enumerate(plan.service):
+        for j, rule in enumerate(svc.config):
+            if rule.kind != "section":
+                continue
+            where = f"service[{i}].config[{j}]"
+            first = sections.setdefault((rule.from_, rule.section), where)
+            if first != where and not first.startswith(f"service[{i}]."):
+                add(Problem(where, f"section [{rule.section}] of {rule.from_!r} is also moved by {first}"))
+
     owners: dict[str, str] = {}
     for i, svc in enumerate(plan.service):
         for j, table in enumerate(svc.tables):
             if table in owners and owners[table] != f"service[{i}]":
                 add(Problem(f"service[{i}].tables[{j}]", f"table {table!r} is also claimed by {owners[table]}"))
             owners.setdefault(table, f"service[{i}]")
+
+    ref_seen: dict[str, int] = {}
+    for i, ref in enumerate(plan.source.refs):
+        if ref in ref_seen:
+            add(Problem(f"source.refs[{i}]", f"{ref!r} is listed twice (also refs[{ref_seen[ref]}])"))
+        ref_seen.setdefault(ref, i)
 
     for i, (importer, imported) in enumerate(plan.boundary.allowed_pairs()):
         if importer == imported:
@@ -148,10 +176,21 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
             )
         )
 
+    out, src = plan.output_dir, plan.source_repo
+    if out == src or out.is_relative_to(src):
+        add(
+            Problem(
+                "output.dir",
+                f"{plan.output.dir!r} is inside the source repository {str(src)!r}; spinout never writes there, "
+                "choose a directory outside it",
+            )
+        )
+
     for i, svc in enumerate(plan.service):
         loc = f"service[{i}]"
         for j, ref in enumerate(svc.merge):
-            if repo.resolve(ref) is None:
+            # A pattern is already reported by the static checks; resolving it would only repeat that.
+            if not any(ch in ref for ch in "*?[") and repo.resolve(ref) is None:
                 add(Problem(f"{loc}.merge[{j}]", f"ref {ref!r} does not exist in the source repository"))
         if not main_ok:
             continue
@@ -163,4 +202,18 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
                 add(Problem(f"{loc}.paths[{j}]", f"{path!r} is a file at {main}; drop the trailing '/'"))
             elif not path.endswith("/") and kind == "tree":
                 add(Problem(f"{loc}.paths[{j}]", f"{path!r} is a directory at {main}; write it as {path + '/'!r}"))
+        for j, rule in enumerate(svc.config):
+            if repo.kind_at(main, rule.from_) != "blob":
+                add(Problem(f"{loc}.config[{j}].from", f"file {rule.from_!r} does not exist at {main}"))
+
+    if main_ok:
+        for i, (importer, imported) in enumerate(plan.boundary.allowed_pairs()):
+            for module in (importer, imported):
+                if not _module_exists(repo, main, module):
+                    add(Problem(f"boundary.allow[{i}]", f"module {module!r} is not in the source repository at {main}"))
     return problems
+
+
+def _module_exists(repo: RepoView, ref: str, module: str) -> bool:
+    path = module.replace(".", "/")
+    return repo.kind_at(ref, path + ".py") == "blob" or repo.kind_at(ref, path) == "tree"
