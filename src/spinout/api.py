@@ -96,10 +96,15 @@ def _demo_boundary(info: SampleInfo, progress: Progress) -> list[str]:
     return lines
 
 
+def _demo_split(info: SampleInfo, progress: Progress) -> list[str]:
+    return split(info.plan, verify=True, progress=progress).lines()
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
     ("boundary", _demo_boundary),
     ("conf split", _demo_conf_split),
+    ("split", _demo_split),
 ]
 
 
