@@ -29,7 +29,11 @@ from spinout.history.router import Node, Rules
 
 TREE_MODE = 0o040000
 EMPTY_TREE = object_id(OBJ_TREE, b"")
-_MEMO_LIMIT = 2_000_000  # entries; cleared wholesale beyond this to bound memory on huge histories
+# Memo sizes, in entries; a memo is cleared wholesale when full. Reuse is mostly between neighbouring commits,
+# so small bounds cost little time and keep the peak memory of a 30,000-commit split low.
+_MEMO_LIMIT = 300_000  # (tree, node) -> tree id, without renames
+_PIECES_LIMIT = 10_000  # (tree, node) -> kept pieces, with renames: values hold paths
+_BUILT_LIMIT = 20_000  # pieces -> tree id
 
 
 def commit_at(repo: pygit2.Repository, oid: bytes) -> pygit2.Commit:
@@ -68,7 +72,7 @@ class TreeReader:
     """
 
     PARSED_LIMIT = 4_096  # whole parsed trees: a big directory is tens of kilobytes
-    LOOKUP_LIMIT = 200_000
+    LOOKUP_LIMIT = 100_000
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
@@ -135,15 +139,16 @@ class TreeFilter:
         if hit is not None:
             return hit
         root = self.rules.root
-        if len(self._memo) > _MEMO_LIMIT or len(self._pieces_memo) > _MEMO_LIMIT:
+        if len(self._memo) > _MEMO_LIMIT:
             self._memo.clear()
+        if len(self._pieces_memo) > _PIECES_LIMIT:
             self._pieces_memo.clear()
         if self._plain:
             out = self._out(tree, root) if root.children else (tree if root.tree else None)
         elif not root.children:
             out = self._build(((b"", TREE_MODE, tree),) if root.tree else ())
         else:
-            out = self._build(self._pieces(tree, root))
+            out = self._build(self._pieces(tree, root, memo=False))  # a root tree rarely comes back
         if out is None:
             out = self.sink.add(OBJ_TREE, b"")
         self._roots[tree] = out
@@ -190,9 +195,9 @@ class TreeFilter:
         return self.sink.add(OBJ_TREE, serialize_tree(entries))
 
     # --- with renames: collect kept pieces (whole subtrees or files) and lay them out at their new paths -----
-    def _pieces(self, tree: bytes, node: Node) -> tuple[tuple[bytes, int, bytes], ...]:
+    def _pieces(self, tree: bytes, node: Node, *, memo: bool = True) -> tuple[tuple[bytes, int, bytes], ...]:
         key = (tree, id(node))
-        hit = self._pieces_memo.get(key)
+        hit = self._pieces_memo.get(key) if memo else None
         if hit is not None:
             return hit
         out: list[tuple[bytes, int, bytes]] = []
@@ -207,7 +212,8 @@ class TreeFilter:
             for name, mode, oid in self._lookup(tree, node.names):
                 self._sub_pieces(out, name, mode, oid, node.children[name])
         result = tuple(out)
-        self._pieces_memo[key] = result
+        if memo:
+            self._pieces_memo[key] = result
         return result
 
     def _sub_pieces(self, out: list[tuple[bytes, int, bytes]], name: bytes, mode: int, oid: bytes, child: Node) -> None:
@@ -234,7 +240,7 @@ class TreeFilter:
         # Most commits leave a service's pieces as they were: the same pieces give the same tree.
         if pieces in self._built:
             return self._built[pieces]
-        if len(self._built) > _MEMO_LIMIT:
+        if len(self._built) > _BUILT_LIMIT:
             self._built.clear()
         result = self._build_new(pieces)
         self._built[pieces] = result
