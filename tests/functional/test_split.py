@@ -183,8 +183,9 @@ def test_missing_ref_is_a_plan_error(tmp_path: Path, source: RepoBuilder) -> Non
     assert run_cli("split", str(plan)) == 2
 
 
-def test_incremental_rerun_equals_fresh_run(tmp_path: Path, source: RepoBuilder) -> None:
-    plan = write_plan(tmp_path)
+@pytest.mark.parametrize("history", ["rewrite", "remove"])
+def test_incremental_rerun_equals_fresh_run(tmp_path: Path, source: RepoBuilder, history: str) -> None:
+    plan = write_plan(tmp_path, history=history)
     api.split(plan)
     lb2 = source.commit("lb three", {"acme/services/lb/pool.py": "p = 3\n"})
     source.commit(f"core again after {lb2[:12]}", {"acme/db.py": "db2\n"})
@@ -208,7 +209,7 @@ def test_incremental_rerun_equals_fresh_run(tmp_path: Path, source: RepoBuilder)
     data = result.to_json()
     assert data["walked"] == 3  # only the new commits
     assert all(t["incremental"] for t in data["targets"])
-    fresh = write_plan(tmp_path, out="fresh")
+    fresh = write_plan(tmp_path, out="fresh", history=history)
     api.split(fresh)
     for name in ("acme-lb", "acme-fw", "acme"):
         inc, new = tmp_path / "out" / name / ".git", tmp_path / "fresh" / name / ".git"

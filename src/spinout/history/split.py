@@ -294,13 +294,13 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     runs: list[tuple[TargetSpec, Path, TargetRun, dict[str, bytes], TargetReport]] = []
     walk = Walk(source)
     reader = TreeReader(source)
-    hide: set[str] | None = None
+    previous: dict[str, set[bytes]] = {}  # per target: the source tips its last run walked
     for spec in specs:
         git_dir, saved, saved_tips = prepare_target(spec, force)
         report = TargetReport(spec.name, str(spec.path), spec.mode, incremental=saved is not None)
         reports.append(report)
         if spec.mode == "remove":
-            _remove_mode(source, spec, git_dir, base_tips, report, progress)
+            _remove_mode(source, spec, git_dir, base_tips, report, progress, list(saved_tips.values()))
             continue
         tips = dict(base_tips)
         tips.update(resolve_refs(source, spec.merge_refs))
@@ -325,8 +325,7 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
             new_tree,
         )
         runs.append((spec, git_dir, run, tips, report))
-        prev = set(saved_tips.values()) if saved is not None else set()
-        hide = prev if hide is None else hide & prev
+        previous[spec.name] = {bytes.fromhex(t) for t in saved_tips.values()} if saved is not None else set()
 
     walked = 0
     if runs:
@@ -334,28 +333,35 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
         walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
         for tip in sorted(all_tips):
             walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
-        for h in sorted(hide or ()):
+        # Hide a previously walked tip only when every target already has its commit (and so all its ancestors)
+        for tip in sorted(set.intersection(*previous.values()) if previous else set()):
             # a tip the source no longer has hides nothing; commits already known are skipped anyway
             with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
-                walker.hide(pygit2.Oid(hex=h))
+                commit = peel_commit(source, tip)
+                if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
+                    walker.hide(pygit2.Oid(raw=commit))
         order = [c.id.raw for c in walker]
-        _limit_walks(source, runs)
+        _limit_walks(source, runs, order)
         progress.start("split", f"walking {len(order)} source commits", total=len(order))
         try:
             for n, oid in enumerate(order, 1):
-                c = read_source_commit(source, oid)
-                walk.add(c)
-                for _spec, _gd, run, _tips, _report in runs:
-                    if oid in run.state.replacement or (run.walk is not None and oid not in run.walk):
-                        continue
-                    process_commit(walk, run, c)
+                todo = [
+                    run
+                    for _spec, _gd, run, _tips, _report in runs
+                    if oid not in run.state.replacement and (run.walk is None or oid in run.walk)
+                ]
+                if todo:
+                    walked += 1
+                    c = read_source_commit(source, oid)
+                    walk.add(c)
+                    for run in todo:
+                        process_commit(walk, run, c)
                 if n % 256 == 0 or n == len(order):
                     progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
         except BaseException:
             for _spec, _gd, run, _tips, _report in runs:
                 run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
             raise
-        walked = len(order)
         progress.finish("split", f"walked {walked} commits")
         finals = [_finish_target(source, *r, progress) for r in runs]
         # Repacking is mostly single-threaded object enumeration: run the targets' side by side.
@@ -367,19 +373,27 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     return SplitResult(reports, walked, time.monotonic() - start)
 
 
-def _limit_walks(
-    source: pygit2.Repository, runs: list[tuple[TargetSpec, Path, TargetRun, dict[str, bytes], Any]]
-) -> None:
-    """A target whose refs reach fewer commits than the union (another service's merge refs) walks only its own."""
+_Run = tuple[TargetSpec, Path, TargetRun, dict[str, bytes], "TargetReport"]
+
+
+def _limit_walks(source: pygit2.Repository, runs: list[_Run], order: list[bytes]) -> None:
+    """A target whose refs reach fewer commits than the union (another service's merge refs) walks only its own:
+    of the commits this walk visits, those its own tips reach (found by following parents inside the walk)."""
     union = {t for _, _, _, tips, _ in runs for t in tips.values()}
+    in_walk = set(order)
     for _spec, _gd, run, tips, _r in runs:
         own = set(tips.values())
         if own == union:
             continue
-        walker = source.walk(None, pygit2.enums.SortMode.NONE)
-        for tip in sorted(own):
-            walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
-        run.walk = {c.id.raw for c in walker}
+        reach: set[bytes] = set()
+        todo = [c for c in (peel_commit(source, t) for t in sorted(own)) if c in in_walk]
+        while todo:
+            oid = todo.pop()
+            if oid in reach:
+                continue
+            reach.add(oid)
+            todo.extend(p.raw for p in commit_at(source, oid).parent_ids if p.raw in in_walk and p.raw not in reach)
+        run.walk = reach
 
 
 def _finish_target(
@@ -476,6 +490,7 @@ def _remove_mode(
     tips: dict[str, bytes],
     report: TargetReport,
     progress: Progress,
+    previous: Sequence[str] = (),
 ) -> None:
     """The core in "remove" mode: the source history as is, plus the removal commit on the main branch."""
     progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
@@ -512,14 +527,18 @@ def _remove_mode(
     repo.references.create(spec.main_ref, commit, force=True)
     report.removal_commit = str(commit)
     report.refs = {r: (str(commit) if r == spec.main_ref else o.hex()) for r, o in sorted(tips.items())}
-    # the history is the source's: the commit-map is the identity over every commit the refs reach
+    # the history is the source's: the commit-map is the identity over every commit the refs reach (a rerun adds
+    # the commits its previous tips did not reach)
     state = CommitState()
     walker = source.walk(None, pygit2.enums.SortMode.NONE)
     for tip in sorted(tips.values()):
         walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+    for old_tip in sorted(previous):
+        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+            walker.hide(pygit2.Oid(raw=peel_commit(source, bytes.fromhex(old_tip))))
     for c in walker:
-        state.replacement[c.id.raw] = c.id.raw
-    write_commit_map(spinout_dir(git_dir) / "commit-map", state)
+        state.record(c.id.raw, c.id.raw, pruned=False)
+    write_commit_map(spinout_dir(git_dir) / "commit-map", state, incremental=bool(previous))
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
     _finalize(git_dir, spec, pack=False)
