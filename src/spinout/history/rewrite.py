@@ -77,7 +77,7 @@ class TreeReader:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self._parsed: dict[bytes, list[tuple[bytes, int, bytes]]] = {}
-        self._hits: dict[tuple[bytes, bytes], tuple[int, bytes] | None] = {}
+        self._hits: dict[tuple[bytes, tuple[bytes, ...]], list[tuple[bytes, int, bytes]]] = {}
 
     def entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
         hit = self._parsed.get(tree)
@@ -87,28 +87,24 @@ class TreeReader:
             hit = self._parsed[tree] = parse_tree(self.repo.odb.read(pygit2.Oid(raw=tree))[1])
         return hit
 
-    def lookup(self, tree: bytes, names: Sequence[bytes]) -> list[tuple[bytes, int, bytes]]:
+    def lookup(self, tree: bytes, names: tuple[bytes, ...]) -> list[tuple[bytes, int, bytes]]:
+        """The entries named `names` that `tree` has. Cached per (tree, names): the targets share tries' shapes."""
+        key = (tree, names)
+        found = self._hits.get(key)
+        if found is not None:
+            return found
         if len(self._hits) > self.LOOKUP_LIMIT:
             self._hits.clear()
-        found: list[tuple[bytes, int, bytes]] = []
-        obj: pygit2.Tree | None = None
+        obj = self.repo[pygit2.Oid(raw=tree)]
+        assert isinstance(obj, pygit2.Tree)
+        found = []
         for name in names:
-            key = (tree, name)
-            if key in self._hits:
-                hit = self._hits[key]
-            else:
-                if obj is None:
-                    got = self.repo[pygit2.Oid(raw=tree)]
-                    assert isinstance(got, pygit2.Tree)
-                    obj = got
-                try:
-                    entry = obj[name.decode()]  # plan paths are UTF-8, so rule names decode
-                    hit = (int(entry.filemode), entry.id.raw)
-                except KeyError:
-                    hit = None
-                self._hits[key] = hit
-            if hit is not None:
-                found.append((name, hit[0], hit[1]))
+            try:
+                entry = obj[name.decode()]  # plan paths are UTF-8, so rule names decode
+            except KeyError:
+                continue
+            found.append((name, int(entry.filemode), entry.id.raw))
+        self._hits[key] = found
         return found
 
 
@@ -130,7 +126,7 @@ class TreeFilter:
     def _entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
         return self.reader.entries(tree)
 
-    def _lookup(self, tree: bytes, names: Sequence[bytes]) -> list[tuple[bytes, int, bytes]]:
+    def _lookup(self, tree: bytes, names: tuple[bytes, ...]) -> list[tuple[bytes, int, bytes]]:
         return self.reader.lookup(tree, names)
 
     def filter_root(self, tree: bytes) -> bytes:
@@ -195,7 +191,10 @@ class TreeFilter:
         return self.sink.add(OBJ_TREE, serialize_tree(entries))
 
     # --- with renames: collect kept pieces (whole subtrees or files) and lay them out at their new paths -----
-    def _pieces(self, tree: bytes, node: Node, *, memo: bool = True) -> tuple[tuple[bytes, int, bytes], ...]:
+    def _pieces(
+        self, tree: bytes, node: Node, prefix: bytes = b"", *, memo: bool = True
+    ) -> tuple[tuple[bytes, int, bytes], ...]:
+        """Kept pieces below `node` (whose path from the root is `prefix`), with paths from the root."""
         key = (tree, id(node))
         hit = self._pieces_memo.get(key) if memo else None
         if hit is not None:
@@ -205,25 +204,25 @@ class TreeFilter:
             for name, mode, oid in self._entries(tree):
                 child = node.children.get(name)
                 if child is None:
-                    out.append((name, mode, oid))
+                    out.append((prefix + name, mode, oid))
                 else:
-                    self._sub_pieces(out, name, mode, oid, child)
+                    self._sub_pieces(out, prefix + name, mode, oid, child)
         else:
             for name, mode, oid in self._lookup(tree, node.names):
-                self._sub_pieces(out, name, mode, oid, node.children[name])
+                self._sub_pieces(out, prefix + name, mode, oid, node.children[name])
         result = tuple(out)
         if memo:
             self._pieces_memo[key] = result
         return result
 
-    def _sub_pieces(self, out: list[tuple[bytes, int, bytes]], name: bytes, mode: int, oid: bytes, child: Node) -> None:
+    def _sub_pieces(self, out: list[tuple[bytes, int, bytes]], path: bytes, mode: int, oid: bytes, child: Node) -> None:
         if mode == TREE_MODE:
             if child.children:
-                out.extend((name + b"/" + rel, m, o) for rel, m, o in self._pieces(oid, child))
+                out.extend(self._pieces(oid, child, path + b"/"))
             elif child.tree:
-                out.append((name, mode, oid))
+                out.append((path, mode, oid))
         elif child.blob:
-            out.append((name, mode, oid))
+            out.append((path, mode, oid))
 
     def _rename(self, path: bytes, is_tree: bool) -> bytes:
         key = path + b"/" if is_tree else path
@@ -505,6 +504,8 @@ def _trim_parents(
 ) -> tuple[list[bytes], bytes | None]:
     """filter-repo's `_maybe_trim_extra_parents` with `--prune-degenerate auto`: (parents, new first parent if
     the merge would become a non-merge)."""
+    if len(rewritten) < 2:  # nothing to trim below two parents
+        return ([rewritten[0]] if rewritten and rewritten[0] is not None else []), None
     rows = [(np, op, rw) for np, op, rw in zip(rewritten, orig_parents, is_rw, strict=True) if np is not None]
     if not rows:
         return [], None
