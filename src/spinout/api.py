@@ -281,7 +281,8 @@ def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> d
         progress.warn("follow_renames is set but this build has no rename detection; old names are not followed")
         return {}
     find: Callable[..., dict[str, list[str]]] = module.find_earlier_names
-    tips = [str(t.hex()) for t in history_split.resolve_refs(repo, plan.source.refs).values()]
+    refs = history_split.resolve_refs(repo, plan.source.refs)
+    tips = sorted({history_split.peel_commit(repo, t).hex() for t in refs.values()})  # commits, not tag objects
     out: dict[str, dict[str, str]] = {}
     for service in wanted:
         progress.start(f"renames:{service.name}", f"finding earlier names of {service.name}'s files")
