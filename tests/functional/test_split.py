@@ -267,6 +267,10 @@ def test_core_remove_mode(tmp_path: Path, source: RepoBuilder) -> None:
     commit_map = read_map(tmp_path / "out" / "acme" / ".git" / "spinout" / "commit-map")
     assert len(commit_map) == 7 and all(old == new for old, new in commit_map.items())
     assert run_cli("verify-split", str(plan)) == 0
+    # a later stage's commit on top (the code stage's shims) does not hide the removal commit from verification
+    sig = pygit2.Signature("code", "code@example.com", 1, 0)
+    core.create_commit("refs/heads/main", sig, sig, "shims\n", head.tree_id, [head.id])
+    assert run_cli("verify-split", str(plan)) == 0
 
 
 def test_verify_split_passes_and_catches_corruption(tmp_path: Path, source: RepoBuilder) -> None:

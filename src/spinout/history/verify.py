@@ -108,7 +108,11 @@ def verify(source: pygit2.Repository, specs: list[TargetSpec], progress: Progres
                 continue
             head = commit_at(source, bytes.fromhex(tip))
             want = expected_tree(source, spec, head.tree_id)
+            # later stages add commits on top (the code stage's shims): the removal commit is the one whose parent
+            # is the source's main tip, down the first-parent line
             got = target[main.target].peel(pygit2.Commit)
+            while got.parent_ids and got.parent_ids[0] != head.id and len(got.parent_ids) == 1:
+                got = got.parents[0]
             n = 1
             if got.tree_id.raw != want or [p.raw for p in got.parent_ids] != [head.id.raw]:
                 result.problems.append(
