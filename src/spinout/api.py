@@ -110,11 +110,16 @@ def _demo_split(info: SampleInfo, progress: Progress) -> list[str]:
     return split(info.plan, verify=True, progress=progress).lines()
 
 
+def _demo_rewrite(info: SampleInfo, progress: Progress) -> list[str]:
+    return rewrite(info.plan, progress=progress).lines()
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
     ("boundary", _demo_boundary),
-    ("conf split", _demo_conf_split),
     ("split", _demo_split),
+    ("rewrite", _demo_rewrite),
+    ("conf split", _demo_conf_split),
     ("data", _demo_data),
 ]
 
