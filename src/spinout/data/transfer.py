@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,20 +241,29 @@ def _copy_table(
         select = sa.select(*(src.c[c] for c in columns)).order_by(*keys).limit(options.batch_size)
         key_index = [columns.index(c) for c in pk]
         route = pass_through_route(source, target) if options.pass_through else None
-        with source.connect() as sconn:
+        with source.connect() as sconn, ThreadPoolExecutor(1, thread_name_prefix="spinout-read") as reader:
+
+            def read(after: list[Any] | None) -> list[tuple[Any, ...]]:
+                batch = _fetch(sconn, select if after is None else select.where(after_key(keys, after)))
+                sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
+                return batch
+
+            # Through Python, the next batch is read (in one thread, the only user of the source connection)
+            # while this one is written: the two servers and the two halves of the conversion work at once.
+            pending = reader.submit(read, last) if route is None else None
             while True:
-                if route is None:
-                    query = select if last is None else select.where(after_key(keys, last))
-                    batch = _fetch(sconn, query)
-                    sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
+                if pending is not None:
+                    batch = pending.result()
                     if not batch:
                         break
                     last = [batch[-1][i] for i in key_index]
+                    pending = reader.submit(read, last)
                     with target.begin() as tconn:
                         _write_batch(tconn, target, dst, columns, pk, batch)
                         _save_state(tconn, service, src.name, encode_key(last), rows + len(batch), False, existed)
                     count = len(batch)
                 else:
+                    assert route is not None  # no reader: the servers move the rows
                     high = _upper_bound(sconn, keys, last, options.batch_size)
                     if high is None:
                         sconn.rollback()
