@@ -7,7 +7,8 @@ After each batch the table's checkpoint — the last key written and the running
 target's `spinout_copy_state` table *in the same transaction as the batch*, so a crash at any instant leaves either
 the batch and its checkpoint or neither: a rerun resumes exactly after the last committed key, without loss or
 duplicates. A table without a primary key has no key to resume from: it is copied in one transaction, and refused
-above `database.no_pk_row_limit` rows. The source is only ever read.
+above `database.no_pk_row_limit` rows. The source is only ever read. On a PostgreSQL target, fresh tables are
+loaded without their keys and indexes, rebuilt afterwards (spinout.data.deferkeys).
 """
 
 from __future__ import annotations
