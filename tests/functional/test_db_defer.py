@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from spinout import api
+from spinout.data import deferkeys
 from spinout.errors import DataMismatch
-from spinout.progress import Advanced, Event, Progress
+from spinout.progress import Advanced, Event, Progress, RecordingProgress
 from tests.fixtures import neutron_db
 from tests.fixtures.datahelpers import sibling_database, snapshot, write_plan
 
@@ -126,3 +127,36 @@ def test_rows_breaking_a_rebuilt_key_are_reported_and_the_key_kept_recorded(post
             assert "members" in message and "ix_strict_member_port" in message and "could not create" in message
             assert "ix_strict_member_port" not in {k[2] for k in keys(target, ["members"])}
             assert _deferred(target) >= 1
+
+
+def test_a_key_that_a_kept_foreign_key_needs_stays(postgres_url: str) -> None:
+    """Only `pools` is fresh; `members`, not being loaded, keeps its foreign key to pools, so pools' primary key
+    (which that foreign key depends on) stays while pools' other index and unique constraint are set aside."""
+    md = sa.MetaData()
+    pools = sa.Table(
+        "pools",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(20), unique=True),
+        sa.Column("size", sa.Integer, index=True),
+    )
+    sa.Table(
+        "members", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("pool_id", sa.ForeignKey("pools.id"))
+    )
+    engine = sa.create_engine(postgres_url)
+    try:
+        md.create_all(engine)
+        before = keys(postgres_url, ["pools", "members"])
+        deferkeys.ensure_table(engine)
+        count = deferkeys.defer(engine, "svc", [pools], RecordingProgress())
+        during = keys(postgres_url, ["pools", "members"])
+        assert {(k[2], k[1]) for k in before - during} == {
+            ("pools_name_key", "u"),
+            ("pools_name_key", "index"),
+            ("ix_pools_size", "index"),
+        }
+        assert count == 2
+        assert deferkeys.restore(engine, "svc", RecordingProgress()) == 2
+        assert keys(postgres_url, ["pools", "members"]) == before
+    finally:
+        engine.dispose()
