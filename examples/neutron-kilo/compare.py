@@ -37,6 +37,14 @@ from typing import Any
 
 SPLIT_BASE = "08d436720ba75b752ab37d4b84a7e2cb856186f8"
 SERVICES = {"lbaas": "loadbalancer", "fwaas": "firewall", "vpnaas": "vpn"}
+# Each service's central modules (paths inside the service package): their oldest commit says how far back the
+# service's real history goes, unlike the oldest commit touching the directories (an empty __init__.py that rename
+# detection pairs with any other empty file can reach back to 2011).
+KEY_FILES = {
+    "lbaas": ["db/loadbalancer/loadbalancer_db.py", "services/loadbalancer/plugin.py"],
+    "fwaas": ["db/firewall/firewall_db.py", "services/firewall/fwaas_plugin.py"],
+    "vpnaas": ["db/vpn/vpn_db.py", "services/vpn/plugin.py"],
+}
 OUR_MAIN = "refs/heads/split-base"
 
 _FROM = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+\(?([^#]*)")
@@ -158,6 +166,36 @@ def oldest(repo: Path | str, commit: str, paths: list[str]) -> dict[str, Any]:
     return {"commits": len(lines), "oldest": f"{committed[:10]} (authored {authored[:10]}) {rest}"}
 
 
+def key_file_history(repo: Path | str, commit: str, paths: list[str]) -> dict[str, Any]:
+    """Per file: how many commits touch it and the oldest (by committer date) in the history of `commit`."""
+    return {p: oldest(repo, commit, [p]) for p in paths}
+
+
+def followed_kinds(out: Path, target: str, word: str, before: set[str]) -> dict[str, Any] | None:
+    """The earlier names the split followed (logs/split.json), in three kinds: `quantum/X` for a kept `neutron/X`
+    (the project rename); other names with the service's word in them (`agent_loadbalancer/`: the code moved
+    within quantum/); the rest, names unrelated to the service (an empty __init__.py, README, bin/quantum-server:
+    rename detection pairing files by content alone)."""
+    log = out / "logs" / "split.json"
+    if not log.exists():
+        return None
+    for t in json.loads(log.read_text())["targets"]:
+        if t.get("name") == target:
+            names = [str(n) for n in t.get("followed", [])]
+            project = [n for n in names if n.startswith("quantum/") and "neutron/" + n[len("quantum/") :] in before]
+            rest = [n for n in names if n not in project]
+            related = [n for n in rest if word in n]
+            other = sorted(set(rest) - set(related))
+            return {
+                "followed": len(names),
+                "quantum_rename": len(project),
+                "related": len(related),
+                "other": len(other),
+                "other_names": other,
+            }
+    return None
+
+
 def fixups(clone: Path | str, split: str, days: int) -> list[str]:
     """Non-merge commits on the main line after the split, authored within `days` of it."""
     when = datetime.fromisoformat(git(clone, "show", "-s", "--format=%cI", split).strip())
@@ -190,10 +228,14 @@ def compare_service(out: Path, svc: str, clone: Path, days: int) -> dict[str, An
 
     split = their_split_commit(clone, svc)
     theirs_tree = tree(clone, split)
+    # Before their split commit the files are still under neutron/: the same names, renamed, as the split tree.
+    below = tree(clone, f"{split}^1")
+    theirs_filtered = {package + f[len("neutron") :] if f.startswith("neutron/") else f for f in below}
     theirs: dict[str, Any] = {
         "split_commit": git(clone, "show", "-s", "--format=%h %aI %s", split).strip(),
         "commits": int(git(clone, "rev-list", "--count", f"{split}^1").strip()),
         "service_code": oldest(clone, f"{split}^1", code_paths_theirs),
+        "key_files": key_file_history(clone, f"{split}^1", [f"neutron/{k}" for k in KEY_FILES[svc]]),
     }
     their_renames = renames_in_diff(show(clone, split), package)
     fixup_commits = fixups(clone, split, days)
@@ -222,6 +264,8 @@ def compare_service(out: Path, svc: str, clone: Path, days: int) -> dict[str, An
         "split_tip": git(target, "show", "-s", "--format=%h %aI %s", tip).strip(),
         "commits": int(git(target, "rev-list", "--count", tip).strip()),
         "service_code": oldest(target, tip, code_paths_ours),
+        "key_files": key_file_history(target, tip, [f"{package}/{k}" for k in KEY_FILES[svc]]),
+        "followed": followed_kinds(out, f"neutron-{svc}", d, before),
     }
     report["paths"] = {
         "ours": len(ours_tree),
@@ -229,6 +273,10 @@ def compare_service(out: Path, svc: str, clone: Path, days: int) -> dict[str, An
         "both": len(ours_tree & theirs_tree),
         "only_ours": sorted(ours_tree - theirs_tree),
         "only_theirs": sorted(theirs_tree - ours_tree),
+        # Their split commit also added files by hand (oslo-incubator copies): compare the filtered tree below it.
+        "theirs_filtered": len(theirs_filtered),
+        "only_ours_vs_filtered": sorted(ours_tree - theirs_filtered),
+        "only_theirs_filtered": sorted(theirs_filtered - ours_tree),
     }
     if rw and rw.get("commit"):
         our_renames = renames_in_diff(show(target, str(rw["commit"])), package)
@@ -262,9 +310,25 @@ def _lines(r: dict[str, Any]) -> list[str]:
     out.append(f"  service code history: theirs {tc['commits']} commits, oldest {tc['oldest']}")
     if oc:
         out.append(f"                        ours   {oc['commits']} commits, oldest {oc['oldest']}")
+    for name, th in t["key_files"].items():
+        out.append(f"  {name.split('/', 1)[1]}: theirs {th['commits']} commits, oldest {th['oldest']}")
+        if o:
+            rest = name.split("/", 1)[1]
+            mine = o["key_files"][f"{r['service'].replace('-', '_')}/{rest}"]
+            out.append(f"  {' ' * len(rest)}  ours   {mine['commits']} commits, oldest {mine['oldest']}")
+    if o and o.get("followed"):
+        f = o["followed"]
+        out.append(
+            f"  earlier names followed: {f['followed']} ({f['quantum_rename']} quantum/X for a kept neutron/X, "
+            f"{f['related']} other names with '{SERVICES[r['service'].split('-')[1]]}', {f['other']} unrelated names)"
+        )
     if "paths" in r:
         p = r["paths"]
-        out.append(f"  paths: ours {p['ours']}, theirs {p['theirs']}, both {p['both']}")
+        out.append(
+            f"  paths: ours {p['ours']}, theirs {p['theirs']} at the split commit ({p['both']} in both), "
+            f"{p['theirs_filtered']} in their filtered tree below it "
+            f"({len(p['only_ours_vs_filtered'])} only ours, {len(p['only_theirs_filtered'])} only theirs)"
+        )
         out.extend(f"    only ours:   {x}" for x in p["only_ours"][:40])
         out.extend(f"    only theirs: {x}" for x in p["only_theirs"][:40])
         for key in ("only_ours", "only_theirs"):
