@@ -9,6 +9,8 @@
 #                    OUT/plan.toml     copy of plan.toml beside it (the plan's paths are relative to itself)
 #                    OUT/split/        the targets: neutron-lbaas, neutron-fwaas, neutron-vpnaas, neutron (core)
 #                    OUT/conf/etc/     neutron's etc/ at the split base, split by `spinout conf split`
+#                    OUT/neutron.db    SQLite database built from the table facts (schema.py), for `spinout db`
+#                    OUT/migrations/   the services' alembic environments (`spinout db migrations`)
 #                    OUT/logs/         each step's --json result (STEP.json) and messages (STEP.err)
 #                    OUT/summary.txt   one line per step: ran (exit code) or skipped (and why)
 #
@@ -121,6 +123,15 @@ if has_command conf split; then
     step conf-split conf split "$PLAN" --config-dir "$OUT/conf"
 else
     skip conf-split "no 'spinout conf split' in this build"
+fi
+
+# The data stage on a SQLite database built from the table facts (2014 neutron cannot be installed here).
+if has_command db plan; then
+    "${PYTHON:-python3}" "$HERE/schema.py" "$OUT/neutron.db"
+    step db-plan db plan "$PLAN" --db-url "sqlite:///$OUT/neutron.db"
+    step db-migrations db migrations "$PLAN" --db-url "sqlite:///$OUT/neutron.db" --out "$OUT/migrations"
+else
+    skip db-plan "no 'spinout db plan' in this build (data stage not merged)"
 fi
 
 {

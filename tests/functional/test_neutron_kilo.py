@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,40 @@ def test_plan_is_statically_valid_and_every_service_shares_the_same_copies() -> 
         assert s.renamed("etc/lbaas_agent.ini") == "etc/lbaas_agent.ini"
         assert all(s.renamed(p).startswith(f"{s.package}/") for p in own if p.startswith("neutron/"))
         assert s.follow_renames
+
+
+# The reference's facts: foreign keys from service tables to core tables (../shared/reference/neutron-kilo.md).
+CORE_FKS = {
+    ("vips", "port_id", "ports"),
+    ("poolloadbalanceragentbindings", "agent_id", "agents"),
+    ("embrane_pool_port", "port_id", "ports"),
+    ("vpnservices", "subnet_id", "subnets"),
+    ("vpnservices", "router_id", "routers"),
+}
+CORE_TABLES = {"networks", "subnets", "ports", "routers", "agents"}
+
+
+def test_schema_py_builds_the_tables_of_the_facts_with_consistent_rows(tmp_path: Path) -> None:
+    db = tmp_path / "neutron.db"
+    proc = subprocess.run([sys.executable, str(EXAMPLE / "schema.py"), str(db), "--rows", "4"], capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    con = sqlite3.connect(db)
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        plan = load_plan(EXAMPLE / "plan.toml")
+        assert tables == CORE_TABLES | {t for s in plan.service for t in s.tables}
+        to_core = set()
+        for t in tables - CORE_TABLES:
+            for row in con.execute(f"PRAGMA foreign_key_list({t})"):
+                if row[2] in CORE_TABLES:
+                    to_core.add((t, row[3], row[2]))
+        assert to_core == CORE_FKS
+        # pools.subnet_id refers to a subnet by value only.
+        assert [r for r in con.execute("PRAGMA foreign_key_list(pools)") if r[3] == "subnet_id"] == []
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert all(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 4 for t in tables)
+    finally:
+        con.close()
 
 
 def test_run_sh_wants_two_arguments() -> None:
@@ -147,6 +182,7 @@ def test_run_sh_on_the_clone(tmp_path: Path) -> None:
         "coupling": ("coupling",),
         "split": ("split",),
         "conf-split": ("conf", "split"),
+        "db-plan": ("db", "plan"),
     }
     for step, words in steps.items():
         ran = any(line.startswith(f"{step}: ran") for line in summary.splitlines())
@@ -166,6 +202,11 @@ def test_run_sh_on_the_clone(tmp_path: Path) -> None:
     assert _providers(etc / "neutron.conf") == []
     lb_sections = [line for line in (etc / "services_lbaas.conf").read_text().splitlines() if line.startswith("[")]
     assert lb_sections == ["[radware]", "[netscaler_driver]", "[heleoslb]"]
+
+    if _has_command("db", "plan"):
+        fks = json.loads((out / "logs" / "db-plan.json").read_text())["foreign_keys"]
+        cross = {(f["table"], f["columns"][0], f["ref_table"]) for f in fks if f["kind"] == "cross"}
+        assert cross == CORE_FKS
 
     if not _has_command("split"):
         return
