@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from tests.fixtures.repobuilder import RepoBuilder
 
@@ -46,3 +47,24 @@ def _roundtrip(url: str) -> list[tuple[int, str]]:
 
 def test_each_backend_gives_a_fresh_database(db_url: str) -> None:
     assert _roundtrip(db_url) == [(1, "é"), (2, "b")]
+
+
+def _closed_port_database() -> None:
+    from tests.fixtures.databases import _server_database
+
+    with _server_database(
+        "postgresql+psycopg://postgres@127.0.0.1:1/postgres?connect_timeout=2", "nothing", "SELECT 1", "SELECT 1"
+    ):
+        raise AssertionError("a database on a closed port was handed out")
+
+
+def test_unreachable_server_skips_without_the_requirement(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPINOUT_REQUIRE_DBS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="not reachable"):
+        _closed_port_database()
+
+
+def test_unreachable_server_fails_when_databases_are_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINOUT_REQUIRE_DBS", "1")
+    with pytest.raises(pytest.fail.Exception, match="SPINOUT_REQUIRE_DBS=1 but nothing is not reachable"):
+        _closed_port_database()
