@@ -9,9 +9,11 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spinout.boundary import stage as boundary_stage
 from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
+from spinout.data import commands as data_commands
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.inifiles import apply as inifiles_apply
 from spinout.inifiles.apply import ConfSplitResult, Writer
@@ -26,6 +28,9 @@ from spinout.progress import NullProgress, Progress
 from spinout.repo import GitRepoView, open_repository
 from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
+
+if TYPE_CHECKING:
+    from spinout.code.stage import RewriteResult
 
 
 def check_plan(plan_path: Path, progress: Progress | None = None) -> PlanCheckResult:
@@ -89,10 +94,15 @@ def _demo_boundary(info: SampleInfo, progress: Progress) -> list[str]:
     return lines
 
 
+def _demo_data(info: SampleInfo, progress: Progress) -> list[str]:
+    return data_commands.demo(load_plan(info.plan), info.database_url, info.root, progress)
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
     ("boundary", _demo_boundary),
     ("conf split", _demo_conf_split),
+    ("data", _demo_data),
 ]
 
 
@@ -177,8 +187,8 @@ def conf_split(
     )
 
 
-# The data stage's steps, in the deployer's order. None until the data stage (spinout db ...) lands on main; the lead
-# wires each to its spinout.data function at merge time (a StepRun takes a Progress and returns summary lines).
+# The data stage's steps, in the deployer's order; `db_upgrade_steps` gives their callables (a StepRun takes a Progress
+# and returns summary lines). A step without a callable is reported as unavailable, never skipped silently.
 UPGRADE_DATA_STEPS: tuple[tuple[str, str], ...] = (
     ("db-migrations", "run each service's migrations on its own database"),
     ("db-copy", "copy each service's tables from the core database (resumable)"),
@@ -221,11 +231,12 @@ def upgrade(
             preview=config_preview,
         )
     ]
+    if data_steps is None:
+        # The data stage's work files (alembic environments) live beside the journal, so a resumed upgrade finds them.
+        data_steps = db_upgrade_steps(plan_path, db_url, service_db_urls, config_dir / ".spinout-db")
     for name, description in UPGRADE_DATA_STEPS:
-        run = (data_steps or {}).get(name)
-        steps.append(
-            Step(name, description, run, "" if run else "the data stage (spinout db ...) is not in this build yet")
-        )
+        run = data_steps.get(name)
+        steps.append(Step(name, description, run, "" if run else "no callable for this step was given"))
     digest = fingerprint(plan.fingerprint(), db_url, *sorted(f"{k}={v}" for k, v in service_db_urls.items()))
     after = [
         "install the service packages (" + ", ".join(sorted(names)) + ") on every node that runs the core",
@@ -253,3 +264,65 @@ def coupling(
 ) -> CouplingResult:
     """`spinout coupling PLAN`: where each service uses the core."""
     return boundary_stage.coupling(load_plan(plan_path), repo, svg, progress or NullProgress())
+
+
+def rewrite(plan_path: Path, *, dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+    """`spinout rewrite`: one commit per split target (the service's split commit, the core's compat commit)."""
+    from spinout.code.stage import run_rewrite  # libcst and pyflakes load only for this command
+
+    plan = load_checked_plan(plan_path)
+    return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())
+
+
+# -- data stage (spinout db ...) -----------------------------------------------------------------------------------
+
+
+def db_plan(plan_path: Path, db_url: str, progress: Progress | None = None) -> data_commands.DbPlanResult:
+    """Reflect the source database and classify its tables and foreign keys per the plan."""
+    return data_commands.db_plan(load_plan(plan_path), db_url, progress or NullProgress())
+
+
+def db_migrations(
+    plan_path: Path, db_url: str, out: Path, core_alembic: Path | None = None, progress: Progress | None = None
+) -> data_commands.MigrationsResult:
+    """Write an alembic environment per service (and the core's strip revision) into `out`."""
+    plan = load_plan(plan_path)
+    return data_commands.db_migrations(plan, db_url, out, core_alembic, progress or NullProgress())
+
+
+def db_copy(
+    plan_path: Path,
+    db_url: str,
+    service_urls: dict[str, str],
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> data_commands.CopyResult:
+    """Copy each service's tables into its own database; resumable after a crash."""
+    plan = load_plan(plan_path)
+    return data_commands.db_copy(plan, db_url, service_urls, progress or NullProgress(), batch_size)
+
+
+def db_verify(
+    plan_path: Path, db_url: str, service_urls: dict[str, str], progress: Progress | None = None
+) -> data_commands.VerifyResult:
+    """Compare counts and checksums of every copied table; check cross-database references; record the result."""
+    return data_commands.db_verify(load_plan(plan_path), db_url, service_urls, progress or NullProgress())
+
+
+def db_strip(
+    plan_path: Path,
+    db_url: str,
+    service_urls: dict[str, str],
+    migrations_dir: Path,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> data_commands.StripResult:
+    """Apply the core's strip revision, only when every moved table has a verified copy (or `force`)."""
+    plan = load_plan(plan_path)
+    return data_commands.db_strip(plan, db_url, service_urls, migrations_dir, force, progress or NullProgress())
+
+
+def db_upgrade_steps(plan_path: Path, db_url: str, service_urls: dict[str, str], workdir: Path) -> dict[str, StepRun]:
+    """The data steps for `upgrade(..., data_steps=...)`: migrations (written into `workdir` and applied), copy,
+    verify, strip. A step whose result has a non-zero exit code (a mismatch) fails and blocks the next ones."""
+    return data_commands.upgrade_steps(load_plan(plan_path), db_url, service_urls, workdir)

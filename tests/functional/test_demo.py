@@ -27,14 +27,21 @@ def test_demo_builds_the_sample_and_runs_the_stages(tmp_path: Path, capsys: pyte
         ["git", "-C", str(dest / "acme"), "rev-list", "--all"], capture_output=True, text=True, check=True
     )
     assert commits == len(listed.stdout.split())
-    assert sorted(p.name for p in dest.iterdir()) == ["acme", "acme.db", "config", "plan.toml"]
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "acme",
+        "acme.db",
+        "config",
+        "migrations",
+        "plan.toml",
+        "service-dbs",
+    ]
 
 
 def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", str(tmp_path / "d"), "--commits", "60", "--rows", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["command"] == "demo"
-    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "boundary", "conf split", "done"]
+    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "boundary", "conf split", "data", "done"]
     assert Path(data["plan"]).is_file() and Path(data["database"]).is_file()
 
 

@@ -63,7 +63,7 @@ def upgrade(plan: Path, config_dir: Path, db_url: str, service_db_urls: tuple[st
     """The deployer's upgrade: split the config, migrate and copy the data, verify, strip the core.
 
     Every step is recorded in CONFIG_DIR/.spinout-upgrade.json, so an interrupted upgrade resumes where it stopped.
-    --dry-run lists the steps and their state. Exits 1 while steps remain (e.g. unavailable in this build).
+    --dry-run lists the steps and their state. Exits 1 while steps remain.
     """
     urls = dict(_service_url(v) for v in service_db_urls)
     run(lambda progress: api.upgrade(plan, config_dir, db_url, urls, dry_run=dry_run, progress=progress))

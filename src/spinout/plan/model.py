@@ -78,6 +78,20 @@ def _allow_entry(entry: str) -> str:
     return entry
 
 
+def _dist_name(v: str) -> str:
+    if not _DIST_NAME.match(v):
+        raise ValueError(f"{v!r} is not a valid distribution name (letters, digits, '.', '_', '-')")
+    return v
+
+
+def _package_name(v: str) -> str:
+    if not is_dotted_identifier(v):
+        raise ValueError(f"{v!r} is not a valid Python package name")
+    return v
+
+
+DistName = Annotated[str, AfterValidator(_dist_name)]
+PackageName = Annotated[str, AfterValidator(_package_name)]
 RepoPath = Annotated[str, AfterValidator(lambda v: check_repo_path(v, "path"))]
 RefName = Annotated[str, AfterValidator(_full_ref)]
 TableName = Annotated[str, AfterValidator(_table)]
@@ -140,26 +154,12 @@ class CoreSetting(_Model):
 class Core(_Model):
     """The monorepo's remaining part."""
 
-    name: str
-    package: str
+    name: DistName
+    package: PackageName
     history: Literal["remove", "rewrite"] = "remove"
     dependency: Literal["services-require-core", "core-requires-services"] = "services-require-core"
     compat: Compat = Field(default_factory=Compat)
     settings: list[CoreSetting] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _DIST_NAME.match(v):
-            raise ValueError(f"{v!r} is not a valid distribution name (letters, digits, '.', '_', '-')")
-        return v
-
-    @field_validator("package")
-    @classmethod
-    def _package(cls, v: str) -> str:
-        if not is_dotted_identifier(v):
-            raise ValueError(f"{v!r} is not a valid Python package name")
-        return v
 
 
 class ConfigRule(_Model):
@@ -217,8 +217,8 @@ class Service(_Model):
     in `paths` moves: the core's removal commit deletes it and its modules get new names.
     """
 
-    name: str
-    package: str
+    name: DistName
+    package: PackageName
     paths: list[RepoPath] = Field(min_length=1)
     shared: list[RepoPath] = Field(default_factory=list)
     rename: dict[str, str] = Field(default_factory=dict)
@@ -227,20 +227,6 @@ class Service(_Model):
     tables: list[TableName] = Field(default_factory=list)
     config: list[ConfigRule] = Field(default_factory=list)
     modules: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _DIST_NAME.match(v):
-            raise ValueError(f"{v!r} is not a valid distribution name (letters, digits, '.', '_', '-')")
-        return v
-
-    @field_validator("package")
-    @classmethod
-    def _package(cls, v: str) -> str:
-        if not is_dotted_identifier(v):
-            raise ValueError(f"{v!r} is not a valid Python package name")
-        return v
 
     @field_validator("modules")
     @classmethod
@@ -301,6 +287,10 @@ class Database(_Model):
     metadata: str | None = Field(default=None, description="'module:attr' of the models' MetaData")
     batch_size: Annotated[int, Field(gt=0)] = 5000
     no_pk_row_limit: Annotated[int, Field(gt=0)] = 1_000_000
+    pass_through: bool = Field(
+        default=True,
+        description="same MariaDB/MySQL server on both ends: let it move each batch with INSERT ... SELECT",
+    )
 
     @field_validator("metadata")
     @classmethod
@@ -313,6 +303,30 @@ class Database(_Model):
         return v
 
 
+class Code(_Model):
+    """The code stage's choices (`spinout rewrite`); docs/code.md.
+
+    `references`: globs (fnmatch on the whole path or the file name) of non-Python files whose dotted names and
+    paths are rewritten; None means the stage's defaults (setup.cfg, tox.ini, MANIFEST.in, .gitreview, README*,
+    *.rst, *.md, *.txt, *.ini, *.cfg, *.conf, *.sample, *.toml, *.yaml, *.yml). `exclude`: globs of files the stage
+    leaves alone, Python or not.
+    """
+
+    references: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("references", "exclude")
+    @classmethod
+    def _globs(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        for g in v:
+            if not g:
+                raise ValueError("an empty glob matches nothing; remove it")
+            check_glob(g, "glob")
+        return v
+
+
 class Plan(_Model):
     """A whole spin-off plan."""
 
@@ -322,6 +336,7 @@ class Plan(_Model):
     output: Output = Field(default_factory=Output)
     boundary: Boundary = Field(default_factory=Boundary)
     database: Database = Field(default_factory=Database)
+    code: Code = Field(default_factory=Code)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

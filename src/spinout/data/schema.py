@@ -1,0 +1,269 @@
+"""Which table goes where: load the source schema (models' MetaData or reflection) and classify every foreign key.
+
+`classify` is a pure function over a SQLAlchemy `MetaData` and the plan: it assigns each table to a service or to
+the core and sorts every foreign key into kept (inside one service), cross-database (service → core: the column
+stays, the constraint goes, the reference is reported and checked by `db verify`) or a problem (core → service,
+service → another service: the core or a sibling would depend on data that leaves). `service_metadata` builds the
+schema a service's own database gets; `load_metadata` and `mask_url` are the small adapters around it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from spinout.errors import PlanError, Problem, ToolError
+from spinout.plan.model import Plan
+
+CORE = "<core>"
+
+FkKind = Literal["kept", "cross", "core_to_service", "service_to_service"]
+
+
+def mask_url(url: str | sa.URL) -> str:
+    """The URL with its password replaced by '***', for every message, log line and report."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown without anything after the scheme's credentials part
+        text = str(url)
+        scheme, sep, rest = text.partition("://")
+        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else text
+
+
+def db_message(exc: BaseException) -> str:
+    """The driver's own message of a SQLAlchemy error (first line), else the error's text."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def scrub(text: str, urls: Iterable[str | sa.URL]) -> str:
+    """Remove the passwords of `urls` from a message that may quote them (driver errors sometimes do)."""
+    for url in urls:
+        try:
+            password = make_url(url).password
+        except Exception:
+            continue
+        if password:
+            text = text.replace(str(password), "***")
+    return text
+
+
+@dataclass(frozen=True)
+class ForeignKeyInfo:
+    """One foreign key, classified. `columns`/`ref_columns` are parallel."""
+
+    table: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    owner: str
+    ref_owner: str
+    kind: FkKind
+    name: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.table}({', '.join(self.columns)}) -> {self.ref_table}({', '.join(self.ref_columns)})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "columns": list(self.columns),
+            "ref_table": self.ref_table,
+            "ref_columns": list(self.ref_columns),
+            "owner": self.owner,
+            "ref_owner": self.ref_owner,
+            "kind": self.kind,
+        }
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """Every table's owner and every foreign key's fate. Owners are service names or CORE."""
+
+    owner: dict[str, str]
+    services: dict[str, tuple[str, ...]]
+    foreign_keys: tuple[ForeignKeyInfo, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    def of_kind(self, kind: FkKind) -> list[ForeignKeyInfo]:
+        return [fk for fk in self.foreign_keys if fk.kind == kind]
+
+    def cross(self, service: str) -> list[ForeignKeyInfo]:
+        """The service's references to core rows: plain columns in the service's database."""
+        return [fk for fk in self.foreign_keys if fk.kind == "cross" and fk.owner == service]
+
+    @property
+    def moved_tables(self) -> list[str]:
+        return [t for tables in self.services.values() for t in tables]
+
+    def flagged(self) -> list[str]:
+        """Core tables that reference a service table (they would dangle once the service's tables leave)."""
+        return sorted({fk.table for fk in self.of_kind("core_to_service")})
+
+
+def classify(metadata: sa.MetaData, plan: Plan) -> DataPlan:
+    """Assign tables to services per `plan.service[i].tables` and classify every foreign key.
+
+    Problems (located at the plan entry they concern) are collected, not raised: a plan table missing from the
+    database, a table claimed by two services, a core table referencing a service table, a service referencing
+    another service's table.
+    """
+    problems: list[Problem] = []
+    owner: dict[str, str] = {name: CORE for name in metadata.tables}
+    services: dict[str, tuple[str, ...]] = {}
+    for i, svc in enumerate(plan.service):
+        mine: list[str] = []
+        for j, table in enumerate(svc.tables):
+            loc = f"service[{i}].tables[{j}]"
+            if table not in metadata.tables:
+                problems.append(Problem(loc, f"table {table!r} is not in the source database"))
+                continue
+            if owner[table] != CORE:
+                problems.append(Problem(loc, f"table {table!r} is already claimed by service {owner[table]!r}"))
+                continue
+            owner[table] = svc.name
+            mine.append(table)
+        services[svc.name] = tuple(mine)
+
+    fks: list[ForeignKeyInfo] = []
+    for tbl in metadata.tables.values():
+        for fkc in sorted(tbl.foreign_key_constraints, key=lambda c: [e.parent.name for e in c.elements]):
+            ref = fkc.referred_table.name if fkc.referred_table.schema is None else fkc.referred_table.fullname
+            src_owner, ref_owner = owner[tbl.name], owner.get(ref, CORE)
+            kind: FkKind
+            if src_owner == ref_owner:
+                kind = "kept"
+            elif src_owner == CORE:
+                kind = "core_to_service"
+            elif ref_owner == CORE:
+                kind = "cross"
+            else:
+                kind = "service_to_service"
+            info = ForeignKeyInfo(
+                table=tbl.name,
+                columns=tuple(e.parent.name for e in fkc.elements),
+                ref_table=ref,
+                ref_columns=tuple(e.column.name for e in fkc.elements),
+                owner=src_owner,
+                ref_owner=ref_owner,
+                kind=kind,
+                name=fkc.name if isinstance(fkc.name, str) else None,
+            )
+            fks.append(info)
+            if kind == "core_to_service":
+                svc_index = next(i for i, s in enumerate(plan.service) if s.name == ref_owner)
+                problems.append(
+                    Problem(
+                        f"service[{svc_index}].tables",
+                        f"core table {tbl.name!r} references service table {ref!r} ({info.describe()}): the core "
+                        f"would depend on data that leaves; add {tbl.name!r} to the service or drop the reference",
+                    )
+                )
+            elif kind == "service_to_service":
+                svc_index = next(i for i, s in enumerate(plan.service) if s.name == src_owner)
+                problems.append(
+                    Problem(
+                        f"service[{svc_index}].tables",
+                        f"{info.describe()} links service {src_owner!r} to service {ref_owner!r}; "
+                        "move both tables into one service",
+                    )
+                )
+    return DataPlan(owner=owner, services=services, foreign_keys=tuple(fks), problems=tuple(problems))
+
+
+def require_clean(data_plan: DataPlan, source: str = "<plan>") -> None:
+    """Raise PlanError when the classification found problems; commands that move data refuse to go on."""
+    if data_plan.problems:
+        raise PlanError(list(data_plan.problems), source=source)
+
+
+def service_metadata(source: sa.MetaData, data_plan: DataPlan, service: str) -> sa.MetaData:
+    """The schema of the service's own database: its tables, with foreign keys to core tables removed
+    (the columns stay), everything else (types, defaults, keys, unique constraints, indexes) kept."""
+    target = sa.MetaData()
+    for name in sorted_tables(source, data_plan.services[service]):
+        table = source.tables[name]
+        copy = table.to_metadata(target)
+        for fkc in list(copy.foreign_key_constraints):
+            # target_fullname is a string: the referred core table is not in `target`, so it cannot be resolved
+            referred = fkc.elements[0].target_fullname.rsplit(".", 1)[0]
+            if data_plan.owner.get(referred, CORE) != service:
+                copy.constraints.discard(fkc)
+                for element in fkc.elements:
+                    element.parent.foreign_keys.discard(element)
+                    copy.foreign_keys.discard(element)
+    return target
+
+
+def sorted_tables(metadata: sa.MetaData, names: Iterable[str]) -> list[str]:
+    """`names` in foreign-key order (referenced tables first), ties by name so that the order is stable."""
+    wanted = set(names)
+    tables = sorted((metadata.tables[n] for n in wanted), key=lambda t: t.name)
+    # Self-references and cycles do not constrain the order: the copy writes whole tables, and a cycle is broken
+    # the same way SQLAlchemy's create_all breaks it.
+    ordered = sa.sql.util.sort_tables(tables)
+    return [t.name for t in ordered if t.name in wanted]
+
+
+def load_metadata(engine: sa.Engine, models: str | None, search_path: Iterable[Path] = ()) -> sa.MetaData:
+    """The source schema: the models' MetaData when the plan names one ('module:attr'), else reflected.
+
+    Reflection is lossy on SQLite (an enum becomes VARCHAR), so the models are preferred. They are imported with
+    `search_path` (the source repository's working tree) in front of sys.path, since the models live in the
+    monorepo. Bookkeeping tables of alembic and spinout are never part of the schema.
+    """
+    if models:
+        module_name, _, attr = models.partition(":")
+        added = [str(p) for p in search_path if p.is_dir() and str(p) not in sys.path]
+        sys.path[:0] = added
+        loaded = set(sys.modules)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ToolError(
+                f"cannot import {module_name!r} named by database.metadata: {exc}",
+                hint="install the monorepo's package into this environment or remove database.metadata",
+            ) from None
+        finally:
+            for entry in added:
+                sys.path.remove(entry)
+            # Forget the modules imported from the source tree (the MetaData object outlives them): a later import
+            # of the same package, from another tree or by another stage's analysis, must not get these.
+            for name in set(sys.modules) - loaded:
+                origin = getattr(sys.modules[name], "__file__", None) or ""
+                if any(origin.startswith(entry + "/") for entry in added):
+                    del sys.modules[name]
+        value: object = module
+        for part in attr.split("."):
+            value = getattr(value, part, None)
+        if not isinstance(value, sa.MetaData):
+            raise ToolError(
+                f"database.metadata {models!r} is not a SQLAlchemy MetaData (found {type(value).__name__})",
+                hint="name the declarative base's metadata, e.g. 'pkg.db.models:Base.metadata'",
+            )
+        return value
+    metadata = sa.MetaData()
+    try:
+        metadata.reflect(engine, only=lambda name, _md: not is_bookkeeping(name))
+    except sa.exc.SQLAlchemyError as exc:
+        raise ToolError(
+            f"cannot read the schema of {mask_url(engine.url)}: {scrub(db_message(exc), [engine.url])}",
+            hint="check --db-url and that the database server is reachable",
+        ) from None
+    return metadata
+
+
+def is_bookkeeping(name: str) -> bool:
+    return name.startswith("alembic_version") or name.startswith("spinout_")
+
+
+def version_table(service: str) -> str:
+    """`alembic_version_<service>` with the service name made an identifier (acme-lb → acme_lb)."""
+    return "alembic_version_" + "".join(c if c.isalnum() else "_" for c in service.lower())

@@ -1,0 +1,485 @@
+"""The copy of a service's tables from the core database into the service's own database, resumable at any instant.
+
+Tables go in foreign-key order. Rows are read in primary-key order with keyset pagination (`WHERE key > last
+ORDER BY key LIMIT n`) and written in batches (executemany / insertmanyvalues; `COPY FROM STDIN` on PostgreSQL;
+between two databases of one MariaDB/MySQL server, one server-side `INSERT ... SELECT` per batch).
+After each batch the table's checkpoint — the last key written and the running row count — is stored in the
+target's `spinout_copy_state` table *in the same transaction as the batch*, so a crash at any instant leaves either
+the batch and its checkpoint or neither: a rerun resumes exactly after the last committed key, without loss or
+duplicates. A table without a primary key has no key to resume from: it is copied in one transaction, and refused
+above `database.no_pk_row_limit` rows. The source is only ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from spinout.data.schema import db_message, mask_url, scrub
+from spinout.errors import DataMismatch, ToolError, UnsafeSourceError
+from spinout.progress import Progress
+
+STATE_TABLE = "spinout_copy_state"
+
+_state_md = sa.MetaData()
+copy_state = sa.Table(
+    STATE_TABLE,
+    _state_md,
+    sa.Column("service", sa.String(200), primary_key=True),
+    sa.Column("table_name", sa.String(200), primary_key=True),
+    sa.Column("last_key", sa.Text, nullable=True),
+    sa.Column("rows_copied", sa.BigInteger, nullable=False),
+    sa.Column("done", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    batch_size: int = 5000
+    no_pk_row_limit: int = 1_000_000
+    pass_through: bool = True  # let the servers move the rows when both ends allow it (see pass_through_route)
+
+
+@dataclass(frozen=True)
+class TableCopy:
+    """What one run did to one table."""
+
+    service: str
+    table: str
+    rows: int  # rows in the target after this run
+    copied: int  # rows written by this run
+    seconds: float
+    status: str  # "copied", "resumed", "already copied"
+
+    @property
+    def rate(self) -> float:
+        return self.copied / self.seconds if self.seconds > 0 else 0.0
+
+
+# -- checkpoint keys -----------------------------------------------------------------------------------------------
+
+
+def encode_key(values: Sequence[Any]) -> str:
+    """A primary key as JSON with a type tag per value, so that it decodes to the same Python values."""
+    out: list[list[str]] = []
+    for v in values:
+        if isinstance(v, bool):
+            out.append(["bool", "1" if v else "0"])
+        elif isinstance(v, int):
+            out.append(["int", str(v)])
+        elif isinstance(v, str):
+            out.append(["str", v])
+        elif isinstance(v, decimal.Decimal):
+            out.append(["dec", str(v)])
+        elif isinstance(v, float):
+            out.append(["float", repr(v)])
+        elif isinstance(v, dt.datetime):
+            out.append(["datetime", v.isoformat()])
+        elif isinstance(v, dt.date):
+            out.append(["date", v.isoformat()])
+        elif isinstance(v, bytes | bytearray | memoryview):
+            out.append(["bytes", bytes(v).hex()])
+        elif isinstance(v, uuid.UUID):
+            out.append(["uuid", str(v)])
+        else:
+            raise UnsafeSourceError(
+                f"cannot checkpoint a primary key value of type {type(v).__name__}",
+                hint="report this key type; meanwhile copy the table with a key spinout knows (int, text, date, uuid)",
+            )
+    return json.dumps(out)
+
+
+def decode_key(text: str) -> list[Any]:
+    decoders: dict[str, Any] = {
+        "bool": lambda s: s == "1",
+        "int": int,
+        "str": str,
+        "dec": decimal.Decimal,
+        "float": float,
+        "datetime": dt.datetime.fromisoformat,
+        "date": dt.date.fromisoformat,
+        "bytes": bytes.fromhex,
+        "uuid": uuid.UUID,
+    }
+    return [decoders[tag](value) for tag, value in json.loads(text)]
+
+
+def after_key(columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`(c1, c2, ...) > (v1, v2, ...)` spelled as OR of ANDs, which every backend understands. The redundant
+    leading `c1 >= v1` gives the planner an index range to start from; without it PostgreSQL scans the key index
+    from its beginning on every batch (quadratic in the table size)."""
+    terms = []
+    for k in range(len(columns)):
+        eqs = [columns[i] == values[i] for i in range(k)]
+        terms.append(sa.and_(*eqs, columns[k] > values[k]))
+    if len(columns) == 1:
+        return terms[0]
+    return sa.and_(columns[0] >= values[0], sa.or_(*terms))
+
+
+# -- the copy ------------------------------------------------------------------------------------------------------
+
+
+def ensure_target(target: sa.Engine, service_md: sa.MetaData) -> None:
+    """Create the checkpoint table and any service table that the migrations have not created yet."""
+    try:
+        _state_md.create_all(target, checkfirst=True)
+        service_md.create_all(target, checkfirst=True)
+    except sa.exc.SQLAlchemyError as exc:
+        raise ToolError(
+            f"cannot prepare the target database {mask_url(target.url)}: {scrub(db_message(exc), [target.url])}",
+            hint="check the --service-db-url and that the user may create tables",
+        ) from None
+
+
+def copy_service(
+    source: sa.Engine,
+    target: sa.Engine,
+    source_md: sa.MetaData,
+    service_md: sa.MetaData,
+    service: str,
+    tables: Sequence[str],
+    options: CopyOptions,
+    progress: Progress,
+) -> list[TableCopy]:
+    """Copy `tables` (already in foreign-key order) of `service` from `source` to `target`; resumable."""
+    ensure_target(target, service_md)
+    results = []
+    for name in tables:
+        results.append(
+            _copy_table(source, target, source_md.tables[name], service_md.tables[name], service, options, progress)
+        )
+    return results
+
+
+def _state(target: sa.Engine, service: str, table: str) -> sa.Row[Any] | None:
+    with target.connect() as conn:
+        return conn.execute(
+            sa.select(copy_state).where(copy_state.c.service == service, copy_state.c.table_name == table)
+        ).first()
+
+
+def _save_state(
+    conn: sa.Connection, service: str, table: str, last_key: str | None, rows: int, done: bool, existed: bool
+) -> None:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    values = {"last_key": last_key, "rows_copied": rows, "done": done, "updated_at": now}
+    if existed:
+        conn.execute(
+            copy_state.update()
+            .where(copy_state.c.service == service, copy_state.c.table_name == table)
+            .values(**values)
+        )
+    else:
+        conn.execute(copy_state.insert().values(service=service, table_name=table, **values))
+
+
+def _count(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _copy_table(
+    source: sa.Engine,
+    target: sa.Engine,
+    src: sa.Table,
+    dst: sa.Table,
+    service: str,
+    options: CopyOptions,
+    progress: Progress,
+) -> TableCopy:
+    task = f"copy:{service}:{src.name}"
+    state = _state(target, service, src.name)
+    if state is not None and state.done:
+        progress.note(f"{service}: {src.name} already copied ({state.rows_copied} rows)")
+        return TableCopy(service, src.name, int(state.rows_copied), 0, 0.0, "already copied")
+    if state is None and _count(target, dst) > 0:
+        raise UnsafeSourceError(
+            f"target table {dst.name} in {mask_url(target.url)} already holds rows that spinout did not copy",
+            hint="empty the target table (or use a fresh target database) and run `spinout db copy` again",
+        )
+    total = _count(source, src)
+    columns = [c.name for c in src.columns]
+    pk = [c.name for c in src.primary_key.columns]
+    progress.start(task, f"{service}: {src.name}", total=total)
+    started = time.monotonic()
+    if not pk:
+        copied = _copy_without_key(source, target, src, dst, columns, service, total, options, progress, task)
+        rows, status = copied, "copied"
+    else:
+        rows = int(state.rows_copied) if state is not None else 0
+        last = decode_key(state.last_key) if state is not None and state.last_key else None
+        status = "resumed" if state is not None else "copied"
+        existed = state is not None
+        copied = 0
+        keys = [src.c[c] for c in pk]
+        select = sa.select(*(src.c[c] for c in columns)).order_by(*keys).limit(options.batch_size)
+        key_index = [columns.index(c) for c in pk]
+        route = pass_through_route(source, target) if options.pass_through else None
+        with source.connect() as sconn:
+            while True:
+                if route is None:
+                    query = select if last is None else select.where(after_key(keys, last))
+                    batch = _fetch(sconn, query)
+                    sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
+                    if not batch:
+                        break
+                    last = [batch[-1][i] for i in key_index]
+                    with target.begin() as tconn:
+                        _write_batch(tconn, target, dst, columns, pk, batch)
+                        _save_state(tconn, service, src.name, encode_key(last), rows + len(batch), False, existed)
+                    count = len(batch)
+                else:
+                    high = _upper_bound(sconn, keys, last, options.batch_size)
+                    if high is None:
+                        sconn.rollback()
+                        break
+                    with target.begin() as tconn:
+                        count = _pass_batch(route, sconn, tconn, source, target, src, dst, columns, pk, last, high)
+                        _save_state(tconn, service, src.name, encode_key(high), rows + count, False, existed)
+                    sconn.rollback()
+                    last = high
+                rows += count
+                existed = True
+                copied += count
+                progress.advance(task, rows, total, counters={"rows/s": _rate(copied, started)})
+        with target.begin() as tconn:
+            _save_state(tconn, service, src.name, encode_key(last) if last else None, rows, True, existed)
+    seconds = time.monotonic() - started
+    progress.finish(task, f"{service}: {src.name}: {rows} rows ({copied} copied, {_rate(copied, started)} rows/s)")
+    return TableCopy(service, src.name, rows, copied, seconds, status)
+
+
+def _fetch(sconn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """One batch of rows. On PostgreSQL through psycopg's own cursor: its C row loaders are several times faster
+    than SQLAlchemy's result rows, and the values are the same Python objects (COPY writes them back)."""
+    if sconn.dialect.name == "postgresql" and sconn.dialect.driver == "psycopg":
+        compiled = query.compile(dialect=sconn.dialect)
+        with sconn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(str(compiled), compiled.params)
+            return list(cursor.fetchall())
+    return [tuple(r) for r in sconn.execute(query).all()]
+
+
+def _rate(rows: int, started: float) -> int:
+    return int(rows / max(time.monotonic() - started, 1e-6))
+
+
+def _copy_without_key(
+    source: sa.Engine,
+    target: sa.Engine,
+    src: sa.Table,
+    dst: sa.Table,
+    columns: list[str],
+    service: str,
+    total: int,
+    options: CopyOptions,
+    progress: Progress,
+    task: str,
+) -> int:
+    """Whole table in one target transaction: without a key there is no point to resume from."""
+    if total > options.no_pk_row_limit:
+        raise UnsafeSourceError(
+            f"table {src.name} has no primary key and {total} rows, above database.no_pk_row_limit "
+            f"({options.no_pk_row_limit}): without a key it can only go in one transaction, refused at this size",
+            hint=f"add a primary key to {src.name}, or raise database.no_pk_row_limit in the plan if one "
+            "transaction of this size is acceptable",
+        )
+    rows = 0
+    started = time.monotonic()
+    with source.connect() as sconn, target.begin() as tconn:
+        result = sconn.execution_options(yield_per=options.batch_size).execute(sa.select(*(src.c[c] for c in columns)))
+        for chunk in result.partitions():
+            batch = [tuple(r) for r in chunk]
+            _write_batch(tconn, target, dst, columns, [], batch)
+            rows += len(batch)
+            progress.advance(task, rows, total, counters={"rows/s": _rate(rows, started)})
+        _save_state(tconn, service, src.name, None, rows, True, False)
+    return rows
+
+
+def _write_batch(
+    tconn: sa.Connection,
+    target: sa.Engine,
+    dst: sa.Table,
+    columns: list[str],
+    pk: list[str],
+    batch: list[tuple[Any, ...]],
+) -> None:
+    """Insert a batch; on rejection, find the row the target refuses and name it. The caller's transaction rolls
+    back, so nothing of the batch is committed."""
+    try:
+        if target.dialect.name == "postgresql":
+            # A batch and its checkpoint commit atomically either way; what an asynchronous commit risks on a
+            # server crash is losing the last few batches *with* their checkpoints, which the copy then redoes.
+            # The final "done" mark commits synchronously, and WAL is flushed in order, so it makes all earlier
+            # batches durable before the table counts as copied.
+            tconn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+            _copy_rows(tconn, dst, columns, batch)
+        else:
+            _keep_zero_keys(tconn)
+            tconn.execute(dst.insert(), [dict(zip(columns, row, strict=True)) for row in batch])
+    except Exception as exc:
+        if not _is_db_error(exc):
+            raise
+        tconn.rollback()
+        raise _rejected(target, dst, columns, pk, batch, exc) from None
+
+
+_NO_AUTO_VALUE_ON_ZERO = sa.text(
+    "SET SESSION sql_mode = IF(FIND_IN_SET('NO_AUTO_VALUE_ON_ZERO', @@SESSION.sql_mode), @@SESSION.sql_mode, "
+    "CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')), SESSION foreign_key_checks = 0"
+)
+
+
+def _keep_zero_keys(tconn: sa.Connection) -> None:
+    """MySQL/MariaDB session settings for copied rows, the ones mysqldump's output sets too: a 0 written into an
+    AUTO_INCREMENT column stays 0 (instead of silently becoming the next sequence value), and foreign keys are not
+    checked row by row, so a row may reference one with a greater key in the same table (the source held them
+    together; verify compares the result)."""
+    if tconn.dialect.name == "mysql":
+        tconn.execute(_NO_AUTO_VALUE_ON_ZERO)
+
+
+def _is_db_error(exc: Exception) -> bool:
+    if isinstance(exc, sa.exc.DBAPIError | sa.exc.StatementError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, psycopg.Error)
+
+
+def _copy_rows(tconn: sa.Connection, dst: sa.Table, columns: list[str], batch: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: `COPY ... FROM STDIN` on the connection's own transaction (psycopg 3)."""
+    from psycopg import sql
+
+    raw = tconn.connection.driver_connection
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(dst.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in batch:
+            copy.write_row(row)
+
+
+def _rejected(
+    target: sa.Engine, dst: sa.Table, columns: list[str], pk: list[str], batch: list[tuple[Any, ...]], exc: Exception
+) -> DataMismatch:
+    """Replay the batch row by row in a transaction that is rolled back, to name the row the target refuses."""
+    culprit: tuple[Any, ...] | None = None
+    reason = str(getattr(exc, "orig", None) or exc)
+    with target.connect() as conn:
+        conn.begin()
+        _keep_zero_keys(conn)
+        for row in batch:
+            try:
+                conn.execute(dst.insert(), [dict(zip(columns, row, strict=True))])
+            except sa.exc.DBAPIError as row_exc:
+                culprit, reason = row, str(row_exc.orig or row_exc)
+                break
+        conn.rollback()
+    key_cols = pk or columns
+    if culprit is not None:
+        key = ", ".join(f"{c}={culprit[columns.index(c)]!r}" for c in key_cols)
+        where = f"row ({key})"
+    else:
+        first = ", ".join(f"{c}={batch[0][columns.index(c)]!r}" for c in key_cols)
+        where = f"the batch starting at ({first})"
+    reason = scrub(reason.strip().splitlines()[0] if reason.strip() else reason, [target.url])
+    return DataMismatch(
+        f"the target {mask_url(target.url)} rejected {where} of table {dst.name}: {reason}; "
+        "nothing of this batch was committed",
+        hint="fix the row in the source or the target's schema, then rerun `spinout db copy` (it resumes)",
+    )
+
+
+# -- pass-through: the servers move the rows, spinout only bounds the batches -------------------------------------
+
+
+def pass_through_route(source: sa.Engine, target: sa.Engine) -> str | None:
+    """How rows can go without passing through Python: MariaDB/MySQL → the same server (another schema) as one
+    INSERT ... SELECT per batch. None otherwise."""
+    s, t = source.dialect.name, target.dialect.name
+    if s == t == "mysql":
+        a, b = source.url, target.url
+        if (a.host, a.port, a.username) == (b.host, b.port, b.username) and a.database and b.database:
+            return "mysql-same-server"
+    return None
+
+
+def _upper_bound(
+    sconn: sa.Connection, keys: list[sa.Column[Any]], last: list[Any] | None, batch_size: int
+) -> list[Any] | None:
+    """The key of the batch's last row: the `batch_size`-th key after `last`, or the greatest one if fewer are left."""
+    query = sa.select(*keys).order_by(*keys)
+    if last is not None:
+        query = query.where(after_key(keys, last))
+    row = sconn.execute(query.offset(batch_size - 1).limit(1)).first()
+    if row is None:
+        row = sconn.execute(query.order_by(None).order_by(*(k.desc() for k in keys)).limit(1)).first()
+    return None if row is None else list(row)
+
+
+def _bounded(src: sa.Table, pk: list[str], last: list[Any] | None, high: list[Any]) -> sa.ColumnElement[bool]:
+    keys = [src.c[c] for c in pk]
+    upto = sa.not_(after_key(keys, high))
+    return upto if last is None else sa.and_(after_key(keys, last), upto)
+
+
+def _pass_batch(
+    route: str,
+    sconn: sa.Connection,
+    tconn: sa.Connection,
+    source: sa.Engine,
+    target: sa.Engine,
+    src: sa.Table,
+    dst: sa.Table,
+    columns: list[str],
+    pk: list[str],
+    last: list[Any] | None,
+    high: list[Any],
+) -> int:
+    """Move the rows with last < key <= high inside the target's open transaction; return how many."""
+    try:
+        return _mysql_insert_select(tconn, source, target, src, dst, columns, pk, last, high)
+    except Exception as exc:
+        if not _is_db_error(exc):
+            raise
+        tconn.rollback()
+        sconn.rollback()
+        query = sa.select(*(src.c[c] for c in columns)).where(_bounded(src, pk, last, high))
+        batch = [tuple(r) for r in sconn.execute(query.order_by(*(src.c[c] for c in pk))).all()]
+        raise _rejected(target, dst, columns, pk, batch, exc) from None
+
+
+def _mysql_insert_select(
+    tconn: sa.Connection,
+    source: sa.Engine,
+    target: sa.Engine,
+    src: sa.Table,
+    dst: sa.Table,
+    columns: list[str],
+    pk: list[str],
+    last: list[Any] | None,
+    high: list[Any],
+) -> int:
+    # the same columns, qualified by each database's name, for one server-side statement
+    s_cols = [sa.Column(c.name, c.type) for c in src.columns]
+    s_table = sa.Table(src.name, sa.MetaData(), *s_cols, schema=source.url.database)
+    t_cols = [sa.Column(c, sa.Integer) for c in columns]  # types unused: the statement binds only key values
+    t_table = sa.Table(dst.name, sa.MetaData(), *t_cols, schema=target.url.database)
+    query = sa.select(*(s_table.c[c] for c in columns)).where(_bounded(s_table, pk, last, high))
+    _keep_zero_keys(tconn)
+    result = tconn.execute(sa.insert(t_table).from_select(columns, query.order_by(*(s_table.c[c] for c in pk))))
+    return int(result.rowcount)
