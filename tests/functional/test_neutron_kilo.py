@@ -218,5 +218,7 @@ def test_run_sh_on_the_clone(tmp_path: Path) -> None:
     # follow_renames: the LBaaS code's history reaches back past the Quantum → Neutron rename.
     tip = _split_tip(out, "neutron-lbaas")
     lb_target = out / "split" / "neutron-lbaas"
-    dates = _git(lb_target, "log", "--format=%ad", "--date=short", tip, "--", "neutron_lbaas/services/")
+    # A real module, not a directory: an empty __init__.py can be paired with any older empty file.
+    db_module = "neutron_lbaas/db/loadbalancer/loadbalancer_db.py"
+    dates = _git(lb_target, "log", "--format=%cd", "--date=short", tip, "--", db_module)
     assert min(dates.split()) < QUANTUM_TO_NEUTRON
