@@ -6,15 +6,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pygit2
+
 from spinout.boundary import stage as boundary_stage
 from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
 from spinout.data import commands as data_commands
 from spinout.errors import PlanError, Problem, UnsafeSourceError
+from spinout.history import router as history_router
+from spinout.history import split as history_split
+from spinout.history import verify as history_verify
 from spinout.inifiles import apply as inifiles_apply
 from spinout.inifiles.apply import ConfSplitResult, Writer
 from spinout.inifiles.files import atomic_write
@@ -98,10 +105,15 @@ def _demo_data(info: SampleInfo, progress: Progress) -> list[str]:
     return data_commands.demo(load_plan(info.plan), info.database_url, info.root, progress)
 
 
+def _demo_split(info: SampleInfo, progress: Progress) -> list[str]:
+    return split(info.plan, verify=True, progress=progress).lines()
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
     ("boundary", _demo_boundary),
     ("conf split", _demo_conf_split),
+    ("split", _demo_split),
     ("data", _demo_data),
 ]
 
@@ -326,3 +338,56 @@ def db_upgrade_steps(plan_path: Path, db_url: str, service_urls: dict[str, str],
     """The data steps for `upgrade(..., data_steps=...)`: migrations (written into `workdir` and applied), copy,
     verify, strip. A step whose result has a non-zero exit code (a mismatch) fails and blocks the next ones."""
     return data_commands.upgrade_steps(load_plan(plan_path), db_url, service_urls, workdir)
+
+
+# --- history stage --------------------------------------------------------------------------------------------
+
+
+def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> dict[str, dict[str, str]]:
+    """For services with follow_renames: old path → current path, from the renames engine when it is present."""
+    wanted = [s for s in plan.service if s.follow_renames]
+    if not wanted:
+        return {}
+    try:
+        module = importlib.import_module("spinout.history.renames")
+    except ImportError:
+        progress.warn("follow_renames is set but this build has no rename detection; old names are not followed")
+        return {}
+    find: Callable[..., dict[str, list[str]]] = module.find_earlier_names
+    refs = history_split.resolve_refs(repo, plan.source.refs)
+    tips = sorted({history_split.peel_commit(repo, t).hex() for t in refs.values()})  # commits, not tag objects
+    out: dict[str, dict[str, str]] = {}
+    for service in wanted:
+        progress.start(f"renames:{service.name}", f"finding earlier names of {service.name}'s files")
+        found = history_router.old_name_map(find(repo, list(service.paths), tips))
+        out[service.name] = found
+        progress.finish(f"renames:{service.name}", f"{len(found)} earlier names")
+    return out
+
+
+def split(
+    plan_path: Path, *, force: bool = False, verify: bool = False, progress: Progress | None = None
+) -> history_split.SplitResult | history_verify.VerifyResult:
+    """`spinout split PLAN`: every target in one walk of the source history; with `verify`, audit it after."""
+    progress = progress or NullProgress()
+    plan = load_checked_plan(plan_path)
+    repo = open_repository(plan.source_repo)
+    specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
+    result = history_split.split(repo, specs, force=force, progress=progress)
+    for spec, report in zip(specs, result.targets, strict=True):
+        report.followed = [old for old, _ in spec.rules.old_names]
+    if verify:
+        checked = history_verify.verify(repo, specs, progress)
+        if checked.exit_code:
+            return checked
+        result = dataclasses.replace(result, verified=checked.checked)
+    return result
+
+
+def verify_split(plan_path: Path, progress: Progress | None = None) -> history_verify.VerifyResult:
+    """`spinout verify-split PLAN`: re-derive every kept commit's tree from the source and compare."""
+    progress = progress or NullProgress()
+    plan = load_checked_plan(plan_path)
+    repo = open_repository(plan.source_repo)
+    specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
+    return history_verify.verify(repo, specs, progress)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.fixtures.repobuilder import RepoBuilder
-from tests.unit.inifiles.samples import NEUTRON_CONF
 
 from spinout.cli import main
+from tests.fixtures.repobuilder import RepoBuilder
+from tests.unit.inifiles.samples import NEUTRON_CONF
 
 PLAN = """
 [source]

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.fixtures import neutron_db
-from tests.fixtures.datahelpers import sibling_database, snapshot, write_plan
-from tests.fixtures.neutron_db import uid
 
 from spinout import api
 from spinout.cli import main
 from spinout.errors import DataMismatch, UnsafeSourceError
 from spinout.progress import Advanced, RecordingProgress
+from tests.fixtures import neutron_db
+from tests.fixtures.datahelpers import sibling_database, snapshot, write_plan
+from tests.fixtures.neutron_db import uid
 
 LB, FW = neutron_db.SERVICES["lbaas"], neutron_db.SERVICES["fwaas"]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.fixtures import neutron_db
-from tests.fixtures.datahelpers import sibling_database, snapshot, write_plan
 
 from spinout import api
 from spinout.progress import Advanced, Event, Progress
+from tests.fixtures import neutron_db
+from tests.fixtures.datahelpers import sibling_database, snapshot, write_plan
 
 TRIALS = int(os.environ.get("SPINOUT_CRASH_TRIALS", "10"))
 LB = neutron_db.SERVICES["lbaas"]

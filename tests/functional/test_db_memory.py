@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.fixtures.datahelpers import sibling_database
 
 from spinout import api
 from spinout.data.reconcile import table_digest
+from tests.fixtures.datahelpers import sibling_database
 
 ROWS = int(os.environ.get("SPINOUT_DATA_HEAVY_ROWS", "2000"))
 PLAN = """[source]

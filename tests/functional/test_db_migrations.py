@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from tests.fixtures import neutron_db
-from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names, write_plan
 
 from spinout import api
 from spinout.errors import UnsafeSourceError
 from spinout.progress import RecordingProgress
+from tests.fixtures import neutron_db
+from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names, write_plan
 
 LB, FW = neutron_db.SERVICES["lbaas"], neutron_db.SERVICES["fwaas"]
 MODELS = "tests.fixtures.neutron_db:METADATA"

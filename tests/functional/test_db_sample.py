@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names
 
 from spinout import api
 from spinout.cli import main
 from spinout.plan.load import load_plan
 from spinout.sample import build_sample
+from tests.fixtures.datahelpers import alembic_run, sibling_database, snapshot, table_names
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ def test_demo_builds_the_sample_and_runs_the_stages(tmp_path: Path, capsys: pyte
         "acme.db",
         "config",
         "migrations",
+        "out",
         "plan.toml",
         "service-dbs",
     ]
@@ -41,7 +42,15 @@ def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", str(tmp_path / "d"), "--commits", "60", "--rows", "3", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["command"] == "demo"
-    assert [s["name"] for s in data["steps"]] == ["sample", "plan check", "boundary", "conf split", "data", "done"]
+    assert [s["name"] for s in data["steps"]] == [
+        "sample",
+        "plan check",
+        "boundary",
+        "conf split",
+        "split",
+        "data",
+        "done",
+    ]
     assert Path(data["plan"]).is_file() and Path(data["database"]).is_file()
 
 

@@ -141,7 +141,7 @@ def plan_check(plan: Path) -> None:
 
 
 # Stage commands live in their own modules under spinout.cli; importing one adds its commands to `cli`.
-STAGE_MODULES: tuple[str, ...] = ("demo", "config", "boundary", "code", "data")
+STAGE_MODULES: tuple[str, ...] = ("demo", "config", "boundary", "code", "data", "history")
 
 
 def _register_stages() -> None:

@@ -1,0 +1,32 @@
+"""`spinout split` and `spinout verify-split`: the history stage's commands (see docs/history.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from spinout import api
+from spinout.cli import PLAN_ARG, cli, common_options, run
+
+
+@cli.command("split")
+@PLAN_ARG
+@click.option("--force", is_flag=True, help="Replace targets spinout did not create, or whose plan changed.")
+@click.option("--verify", is_flag=True, help="Re-derive every kept commit's tree afterwards; exit 6 on mismatch.")
+@common_options
+def split_cmd(plan: Path, force: bool, verify: bool) -> None:
+    """Write one git repository per target (each service, and the core), in one walk of the source history.
+
+    Pruning follows git filter-repo. A rerun after the source gained commits processes only the new ones. The
+    source repository is never modified.
+    """
+    run(lambda progress: api.split(plan, force=force, verify=verify, progress=progress))
+
+
+@cli.command("verify-split")
+@PLAN_ARG
+@common_options
+def verify_split_cmd(plan: Path) -> None:
+    """Check a finished split: every kept commit's tree, re-derived from the source; exit 6 on mismatch."""
+    run(lambda progress: api.verify_split(plan, progress))

@@ -1,0 +1,574 @@
+"""`spinout split`: prepare the targets, walk the source once, map refs, leave standalone repositories.
+
+The source repository is only ever read (pygit2 reads, `git fetch` and alternates from the target side). Each
+target is created by spinout and marked by its state under `<git dir>/spinout/`; a directory spinout did not
+create is refused unless `force`. docs/history.md describes the outputs and the incremental state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pygit2
+
+from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
+from spinout.history.commitmap import (
+    CommitState,
+    load_state,
+    save_state,
+    spinout_dir,
+    write_commit_map,
+    write_ref_map,
+)
+from spinout.history.pack import PackSink
+from spinout.history.rewrite import (
+    Graph,
+    TargetRun,
+    TreeFilter,
+    TreeReader,
+    Walk,
+    commit_at,
+    process_commit,
+    read_source_commit,
+    rewrite_tag,
+)
+from spinout.history.router import Rules, core_rules, service_rules
+from spinout.plan.model import Plan
+from spinout.progress import Progress
+
+MERGE_AUTHOR = b"spinout <spinout@localhost>"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of a split.
+
+    `mode`: "rewrite" filters the whole history through `rules`; "remove" copies the history as is and adds the
+    removal commit (deleting what `rules` drop) on top of `main_ref`.
+    """
+
+    name: str
+    path: Path
+    rules: Rules
+    ref_patterns: tuple[str, ...]
+    main_ref: str
+    merge_refs: tuple[str, ...] = ()
+    bare: bool = False
+    mode: Literal["rewrite", "remove"] = "rewrite"
+
+    def fingerprint(self) -> str:
+        """Digest of everything that decides this target's commit ids; a change invalidates the state."""
+        blob = json.dumps(
+            {
+                "mode": self.mode,
+                "paths": self.rules.paths,
+                "renames": self.rules.renames,
+                "invert": self.rules.invert,
+                "old_names": self.rules.old_names,
+                "refs": self.ref_patterns,
+                "main": self.main_ref,
+                "merge": self.merge_refs,
+            },
+            sort_keys=True,
+        ).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass
+class TargetReport:
+    name: str
+    path: str
+    mode: str
+    incremental: bool
+    walked: int = 0
+    kept: int = 0
+    pruned: int = 0
+    refs: dict[str, str] = field(default_factory=dict)
+    dropped_refs: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    removal_commit: str | None = None
+    followed: list[str] = field(default_factory=list)  # old names follow_renames added
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    targets: list[TargetReport]
+    walked: int
+    seconds: float
+    verified: dict[str, int] | None = None  # commits re-derived per target, with --verify
+
+    @property
+    def exit_code(self) -> int:
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": "split",
+            "ok": True,
+            "walked": self.walked,
+            "seconds": round(self.seconds, 3),
+            "targets": [t.to_json() for t in self.targets],
+            "verified": self.verified,
+        }
+
+    def lines(self) -> list[str]:
+        out = [f"walked {self.walked} new source commits in {self.seconds:.1f}s"]
+        for t in self.targets:
+            how = "incremental" if t.incremental else "fresh"
+            if t.mode == "remove":
+                out.append(f"{t.name}: history copied, removal commit {str(t.removal_commit)[:12]} -> {t.path}")
+            else:
+                out.append(f"{t.name} ({how}): {t.kept} kept, {t.pruned} pruned, {len(t.refs)} refs -> {t.path}")
+            for ref in t.dropped_refs:
+                out.append(f"  dropped {ref}: no commit of it survives the filter")
+            if t.followed:
+                out.append(f"  followed {len(t.followed)} earlier names: {', '.join(t.followed[:5])}")
+            for ref in t.merged:
+                out.append(f"  merged {ref} into the main branch")
+        if self.verified is not None:
+            counts = ", ".join(f"{name} {n}" for name, n in self.verified.items())
+            out.append(f"verified: every kept commit's tree re-derived from the source ({counts})")
+        return out
+
+
+def git(args: Sequence[str], *, cwd: Path | None = None, what: str = "git") -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise ToolError(
+            f"{what} failed: git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}",
+            hint="run again with --debug; check the disk space and permissions of the target directory",
+        )
+    return proc.stdout.decode(errors="replace")
+
+
+def resolve_refs(repo: pygit2.Repository, patterns: Sequence[str]) -> dict[str, bytes]:
+    """Expand ref patterns against the source; {ref name: the object it points to (raw id)}.
+
+    A pattern without wildcards must exist. Refs that do not lead to a commit are left out.
+    """
+    names = sorted(r for r in repo.references if r.startswith("refs/"))
+    out: dict[str, bytes] = {}
+    missing = []
+    for i, pattern in enumerate(patterns):
+        hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+        if not hits and not any(ch in pattern for ch in "*?["):
+            missing.append(Problem(f"source.refs[{i}]", f"ref {pattern!r} does not exist in the source"))
+        for name in hits:
+            ref = repo.references[name].resolve()
+            try:
+                ref.peel(pygit2.Commit)
+            except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+                continue
+            target = ref.target
+            assert isinstance(target, pygit2.Oid)
+            out[name] = target.raw
+    if missing:
+        raise PlanError(missing)
+    return out
+
+
+def peel_commit(repo: pygit2.Repository, oid: bytes) -> bytes:
+    return bytes(repo[pygit2.Oid(raw=oid)].peel(pygit2.Commit).id.raw)
+
+
+def _git_dir(path: Path, bare: bool) -> Path:
+    return path if bare else path / ".git"
+
+
+def prepare_target(spec: TargetSpec, force: bool) -> tuple[Path, CommitState | None, dict[str, str]]:
+    """Create (or reopen, for an incremental run) the target repository; (git dir, saved commits, saved tips)."""
+    path = spec.path
+    if path.exists() and not path.is_dir():
+        raise UnsafeSourceError(
+            f"target {spec.name}: {path} exists and is a file", hint="move it away or set output.dir in the plan"
+        )
+    git_dir = _git_dir(path, spec.bare)
+    if path.is_dir() and any(path.iterdir()):
+        # spinout marks what it creates with <git dir>/spinout/ from the start, so that a run that stopped
+        # half-way is still recognised as spinout's own
+        ours = spinout_dir(git_dir).is_dir()
+        if not ours and not force:
+            raise UnsafeSourceError(
+                f"target {spec.name}: {path} exists, is not empty and was not created by spinout",
+                hint="choose another output.dir, remove the directory, or pass --force to replace it",
+            )
+        saved = load_state(git_dir) if ours and not force else None
+        if saved is not None:
+            if saved.fingerprint == spec.fingerprint():
+                return git_dir, saved.commits, saved.tips
+            raise UnsafeSourceError(
+                f"target {spec.name}: the plan changed since {path} was split (paths, renames, refs or the "
+                "earlier names follow_renames found), so its incremental state no longer applies",
+                hint="pass --force to rebuild the target from scratch",
+            )
+        # not ours (forced), forced, or ours without a usable state (an interrupted first run): start afresh
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    pygit2.init_repository(str(path), bare=spec.bare, initial_head=spec.main_ref.removeprefix("refs/heads/"))
+    spinout_dir(git_dir).mkdir(exist_ok=True)
+    return git_dir, None, {}
+
+
+def _set_alternates(git_dir: Path, source: pygit2.Repository) -> None:
+    info = git_dir / "objects" / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "alternates").write_text(str(Path(source.path).resolve() / "objects") + "\n")
+
+
+def _drop_alternates(git_dir: Path) -> None:
+    (git_dir / "objects" / "info" / "alternates").unlink(missing_ok=True)
+
+
+def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = None, *, pack: bool = True) -> None:
+    """Copy every object the target needs into its own packs, drop the alternates, check out the work tree.
+
+    A fresh target is repacked whole. An incremental run packs only the objects reachable from the new refs and
+    not from `previous` (the target's refs before the run, which were standalone already): its cost follows
+    the number of new commits, not the size of the history.
+    """
+    if not pack:
+        pass  # everything arrived by fetch: already standalone
+    elif previous is None:
+        git(
+            ["--git-dir", str(git_dir), "repack", "-a", "-d", "-q", "--no-write-bitmap-index"],
+            what=f"repacking {spec.name}",
+        )
+    else:
+        repo = pygit2.Repository(str(git_dir))
+        tips = sorted({str(repo.references[r].target) for r in repo.references if r.startswith("refs/")})
+        revs = "".join(f"{t}\n" for t in tips) + "".join(f"^{t}\n" for t in sorted(previous))
+        proc = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(git_dir),
+                "pack-objects",
+                "--revs",
+                "-q",
+                str(git_dir / "objects" / "pack" / "pack"),
+            ],
+            input=revs.encode(),
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ToolError(
+                f"packing the new objects of {spec.name} failed: {proc.stderr.decode(errors='replace').strip()}",
+                hint="run `spinout split --force` to rebuild the target",
+            )
+    _drop_alternates(git_dir)
+    if any((git_dir / "objects").glob("[0-9a-f][0-9a-f]/*")):
+        git(["--git-dir", str(git_dir), "prune-packed"], what=f"cleaning {spec.name}")
+    if not spec.bare:
+        repo = pygit2.Repository(str(git_dir))
+        if not repo.head_is_unborn:
+            git(["reset", "-q", "--hard", "HEAD"], cwd=spec.path, what=f"checking out {spec.name}")
+
+
+def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool, progress: Progress) -> SplitResult:
+    """Write every target in one walk over the source history."""
+    start = time.monotonic()
+    if source.is_shallow:
+        raise UnsafeSourceError(
+            f"the source {source.path} is a shallow clone: its history is incomplete, so the split would be too",
+            hint="fetch the whole history first: git fetch --unshallow",
+        )
+    base_patterns = tuple(dict.fromkeys(p for s in specs for p in s.ref_patterns))
+    base_tips = resolve_refs(source, base_patterns)
+    reports: list[TargetReport] = []
+    runs: list[tuple[TargetSpec, Path, TargetRun, dict[str, bytes], TargetReport]] = []
+    walk = Walk(source)
+    reader = TreeReader(source)
+    previous: dict[str, set[bytes]] = {}  # per target: the source tips its last run walked
+    for spec in specs:
+        git_dir, saved, saved_tips = prepare_target(spec, force)
+        report = TargetReport(spec.name, str(spec.path), spec.mode, incremental=saved is not None)
+        reports.append(report)
+        if spec.mode == "remove":
+            _remove_mode(source, spec, git_dir, base_tips, report, progress, list(saved_tips.values()))
+            continue
+        tips = dict(base_tips)
+        tips.update(resolve_refs(source, spec.merge_refs))
+        _set_alternates(git_dir, source)
+        target_repo = pygit2.Repository(str(git_dir))
+        sink = PackSink(git_dir)
+        state = saved or CommitState()
+
+        def new_parents(oid: bytes, repo: pygit2.Repository = target_repo) -> list[bytes]:
+            return [p.raw for p in commit_at(repo, oid).parent_ids]
+
+        def new_tree(oid: bytes, repo: pygit2.Repository = target_repo) -> bytes:
+            return bytes(commit_at(repo, oid).tree_id.raw)
+
+        run = TargetRun(
+            spec.name,
+            spec.rules,
+            sink,
+            TreeFilter(source, spec.rules, sink, reader),
+            state,
+            Graph(new_parents),
+            new_tree,
+        )
+        runs.append((spec, git_dir, run, tips, report))
+        previous[spec.name] = {bytes.fromhex(t) for t in saved_tips.values()} if saved is not None else set()
+
+    walked = 0
+    if runs:
+        all_tips = {tip for _, _, _, tips, _ in runs for tip in tips.values()}
+        walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        for tip in sorted(all_tips):
+            walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+        # Hide a previously walked tip only when every target already has its commit (and so all its ancestors)
+        for tip in sorted(set.intersection(*previous.values()) if previous else set()):
+            # a tip the source no longer has hides nothing; commits already known are skipped anyway
+            with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+                commit = peel_commit(source, tip)
+                if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
+                    walker.hide(pygit2.Oid(raw=commit))
+        order = [c.id.raw for c in walker]
+        _limit_walks(source, runs, order)
+        progress.start("split", f"walking {len(order)} source commits", total=len(order))
+        try:
+            for n, oid in enumerate(order, 1):
+                todo = [
+                    run
+                    for _spec, _gd, run, _tips, _report in runs
+                    if oid not in run.state.replacement and (run.walk is None or oid in run.walk)
+                ]
+                if todo:
+                    walked += 1
+                    c = read_source_commit(source, oid)
+                    walk.add(c)
+                    for run in todo:
+                        process_commit(walk, run, c)
+                if n % 256 == 0 or n == len(order):
+                    progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
+        except BaseException:
+            for _spec, _gd, run, _tips, _report in runs:
+                run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
+            raise
+        progress.finish("split", f"walked {walked} commits")
+        finals = [_finish_target(source, *r, progress) for r in runs]
+        # Repacking is mostly single-threaded object enumeration: run the targets' side by side.
+        with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
+            for done in [pool.submit(_finalize, *args) for args in finals]:
+                done.result()
+        for (spec, _gd, _run, _tips, report), _f in zip(runs, finals, strict=True):
+            progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
+    return SplitResult(reports, walked, time.monotonic() - start)
+
+
+_Run = tuple[TargetSpec, Path, TargetRun, dict[str, bytes], "TargetReport"]
+
+
+def _limit_walks(source: pygit2.Repository, runs: list[_Run], order: list[bytes]) -> None:
+    """A target whose refs reach fewer commits than the union (another service's merge refs) walks only its own:
+    of the commits this walk visits, those its own tips reach (found by following parents inside the walk)."""
+    union = {t for _, _, _, tips, _ in runs for t in tips.values()}
+    in_walk = set(order)
+    for _spec, _gd, run, tips, _r in runs:
+        own = set(tips.values())
+        if own == union:
+            continue
+        reach: set[bytes] = set()
+        todo = [c for c in (peel_commit(source, t) for t in sorted(own)) if c in in_walk]
+        while todo:
+            oid = todo.pop()
+            if oid in reach:
+                continue
+            reach.add(oid)
+            todo.extend(p.raw for p in commit_at(source, oid).parent_ids if p.raw in in_walk and p.raw not in reach)
+        run.walk = reach
+
+
+def _finish_target(
+    source: pygit2.Repository,
+    spec: TargetSpec,
+    git_dir: Path,
+    run: TargetRun,
+    tips: dict[str, bytes],
+    report: TargetReport,
+    progress: Progress,
+) -> tuple[Path, TargetSpec, list[str] | None]:
+    """Map the refs, index the pack, write the maps and the state; return the arguments of `_finalize`."""
+    progress.start(f"finish:{spec.name}", f"writing {spec.name}")
+    new_refs: dict[str, bytes] = {}
+    ref_rows: list[tuple[str, str | None, str]] = []
+    for ref in sorted(tips):
+        obj = tips[ref]
+        commit = peel_commit(source, obj)
+        new_commit = run.state.replacement.get(commit)
+        if new_commit is None:
+            report.dropped_refs.append(ref)
+            ref_rows.append((obj.hex(), None, ref))
+            continue
+        new = new_commit
+        tag = source[pygit2.Oid(raw=obj)]
+        if isinstance(tag, pygit2.Tag):
+            if tag.target.raw != commit:
+                report.dropped_refs.append(ref)  # a tag of a tag: not supported, reported
+                ref_rows.append((obj.hex(), None, ref))
+                continue
+            new = rewrite_tag(source, obj, new_commit, run.sink)
+        new_refs[ref] = new
+        ref_rows.append((obj.hex(), new.hex(), ref))
+    run.sink.finish()
+    repo = pygit2.Repository(str(git_dir))
+    previous = (
+        [str(repo.references[r].target) for r in repo.references if r.startswith("refs/")]
+        if report.incremental
+        else None
+    )
+    for name in list(repo.references):
+        if (name.startswith(("refs/heads/", "refs/tags/"))) and name not in new_refs:
+            repo.references.delete(name)
+    for ref, oid in new_refs.items():
+        repo.references.create(ref, pygit2.Oid(raw=oid), force=True)
+    for merge_ref in spec.merge_refs:
+        if _merge_into_main(repo, spec, merge_ref, new_refs):
+            report.merged.append(merge_ref)
+    sd = spinout_dir(git_dir)
+    write_commit_map(sd / "commit-map", run.state, incremental=report.incremental)
+    write_ref_map(sd / "ref-map", ref_rows)
+    save_state(
+        git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, run.state, incremental=report.incremental
+    )
+    report.walked = len(run.state.replacement)
+    report.kept = len(run.state.replacement) - len(run.state.pruned)
+    report.pruned = len(run.state.pruned)
+    report.refs = {r: o.hex() for r, o in sorted(new_refs.items())}
+    return git_dir, spec, previous
+
+
+def _merge_into_main(repo: pygit2.Repository, spec: TargetSpec, merge_ref: str, refs: dict[str, bytes]) -> bool:
+    """Merge the split `merge_ref` into the target's main branch with one deterministic merge commit.
+
+    Author and committer: `spinout <spinout@localhost>`, dated the later of the two tips' committer dates, UTC;
+    message `Merge <ref> into <main>`. Returns False when there is nothing to merge.
+    """
+    main, branch = refs.get(spec.main_ref), refs.get(merge_ref)
+    if main is None or branch is None:
+        return False
+    main_oid, branch_oid = pygit2.Oid(raw=main), pygit2.Oid(raw=branch)
+    if main == branch or repo.descendant_of(main_oid, branch_oid):
+        return False
+    index = repo.merge_commits(main_oid, branch_oid)
+    if index.conflicts is not None:
+        paths = sorted({(e.our or e.their or e.ancestor).path for e in index.conflicts})
+        raise PlanError(
+            [Problem(f"service {spec.name}.merge", f"{merge_ref} conflicts with {spec.main_ref} in {', '.join(paths)}")]
+        )
+    tree = index.write_tree(repo)
+    when = max(commit_at(repo, main).commit_time, commit_at(repo, branch).commit_time)
+    sig = pygit2.Signature("spinout", "spinout@localhost", when, 0)
+    msg = f"Merge {merge_ref} into {spec.main_ref}\n"
+    new = repo.create_commit(None, sig, sig, msg, tree, [main_oid, branch_oid])
+    repo.references.create(spec.main_ref, new, force=True)
+    refs[spec.main_ref] = new.raw
+    return True
+
+
+def _remove_mode(
+    source: pygit2.Repository,
+    spec: TargetSpec,
+    git_dir: Path,
+    tips: dict[str, bytes],
+    report: TargetReport,
+    progress: Progress,
+    previous: Sequence[str] = (),
+) -> None:
+    """The core in "remove" mode: the source history as is, plus the removal commit on the main branch."""
+    progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
+    refspecs = [f"+{ref}:{ref}" for ref in sorted(tips)]
+    git(
+        [
+            "--git-dir",
+            str(git_dir),
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--update-head-ok",
+            str(Path(source.path).resolve()),
+            *refspecs,
+        ],
+        what=f"copying the history into {spec.name}",
+    )
+    repo = pygit2.Repository(str(git_dir))
+    for name in list(repo.references):
+        if name.startswith(("refs/heads/", "refs/tags/")) and name not in tips:
+            repo.references.delete(name)
+    main = tips.get(spec.main_ref)
+    if main is None:
+        raise PlanError([Problem("source.main", f"{spec.main_ref} is not among the source refs")])
+    sink = PackSink(git_dir)
+    filt = TreeFilter(repo, spec.rules, sink)
+    head = commit_at(repo, main)
+    new_tree = filt.filter_root(head.tree_id.raw)
+    sink.finish()
+    moved = ", ".join(spec.rules.paths)
+    msg = f"Remove the paths moved to services\n\nspinout split removed: {moved}\n"
+    sig = pygit2.Signature("spinout", "spinout@localhost", head.commit_time, 0)
+    commit = repo.create_commit(None, sig, sig, msg, pygit2.Oid(raw=new_tree), [head.id])
+    repo.references.create(spec.main_ref, commit, force=True)
+    report.removal_commit = str(commit)
+    report.refs = {r: (str(commit) if r == spec.main_ref else o.hex()) for r, o in sorted(tips.items())}
+    # the history is the source's: the commit-map is the identity over every commit the refs reach (a rerun adds
+    # the commits its previous tips did not reach)
+    state = CommitState()
+    walker = source.walk(None, pygit2.enums.SortMode.NONE)
+    for tip in sorted(tips.values()):
+        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+    for old_tip in sorted(previous):
+        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+            walker.hide(pygit2.Oid(raw=peel_commit(source, bytes.fromhex(old_tip))))
+    for c in walker:
+        state.record(c.id.raw, c.id.raw, pruned=False)
+    write_commit_map(spinout_dir(git_dir) / "commit-map", state, incremental=bool(previous))
+    save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
+    write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
+    _finalize(git_dir, spec, pack=False)
+    progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(commit)[:12]}")
+
+
+def targets_from_plan(plan: Plan, old_names: Mapping[str, Mapping[str, str]] | None = None) -> list[TargetSpec]:
+    """One spec per service (with the old names follow_renames found, old → current) and one for the core."""
+    old_names = old_names or {}
+    specs = [
+        TargetSpec(
+            name=s.name,
+            path=plan.target_dir(s.name),
+            rules=service_rules(s, old_names.get(s.name)),
+            ref_patterns=tuple(plan.source.refs),
+            main_ref=plan.source.main_ref,
+            merge_refs=tuple(s.merge),
+            bare=plan.output.bare,
+        )
+        for s in plan.service
+    ]
+    specs.append(
+        TargetSpec(
+            name=plan.core.name,
+            path=plan.target_dir(plan.core.name),
+            rules=core_rules(plan),
+            ref_patterns=tuple(plan.source.refs),
+            main_ref=plan.source.main_ref,
+            bare=plan.output.bare,
+            mode=plan.core.history,
+        )
+    )
+    return specs
