@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 from oslo_config import cfg
-from tests.fixtures.repobuilder import RepoBuilder
 
 from spinout.plan.load import load_plan
 from spinout.plan.validate import static_problems
+from tests.fixtures.repobuilder import RepoBuilder
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "neutron-kilo"
 SPLIT_BASE = "08d436720ba75b752ab37d4b84a7e2cb856186f8"

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
 from tests.fixtures.repobuilder import RepoBuilder
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "neutron-kilo" / "compare.py"
