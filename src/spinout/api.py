@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import json
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from spinout.boundary import stage as boundary_stage
 from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
 from spinout.data import commands as data_commands
 from spinout.errors import PlanError, Problem, UnsafeSourceError
-from spinout.history import router as history_router
+from spinout.history import renames as history_renames
 from spinout.history import split as history_split
 from spinout.history import verify as history_verify
 from spinout.inifiles import apply as inifiles_apply
@@ -109,11 +110,16 @@ def _demo_split(info: SampleInfo, progress: Progress) -> list[str]:
     return split(info.plan, verify=True, progress=progress).lines()
 
 
+def _demo_rewrite(info: SampleInfo, progress: Progress) -> list[str]:
+    return rewrite(info.plan, progress=progress).lines()
+
+
 DEMO_STEPS: list[tuple[str, DemoStep]] = [
     ("plan check", _demo_plan_check),
     ("boundary", _demo_boundary),
-    ("conf split", _demo_conf_split),
     ("split", _demo_split),
+    ("rewrite", _demo_rewrite),
+    ("conf split", _demo_conf_split),
     ("data", _demo_data),
 ]
 
@@ -344,25 +350,38 @@ def db_upgrade_steps(plan_path: Path, db_url: str, service_urls: dict[str, str],
 
 
 def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> dict[str, dict[str, str]]:
-    """For services with follow_renames: old path → current path, from the renames engine when it is present."""
-    wanted = [s for s in plan.service if s.follow_renames]
-    if not wanted:
+    """For services with follow_renames: old path → current path, found in one walk for all of them.
+
+    The walk's result is kept in the output directory, so that a rerun walks only the new commits.
+    """
+    if not any(s.follow_renames for s in plan.service):
         return {}
-    try:
-        module = importlib.import_module("spinout.history.renames")
-    except ImportError:
-        progress.warn("follow_renames is set but this build has no rename detection; old names are not followed")
-        return {}
-    find: Callable[..., dict[str, list[str]]] = module.find_earlier_names
     refs = history_split.resolve_refs(repo, plan.source.refs)
     tips = sorted({history_split.peel_commit(repo, t).hex() for t in refs.values()})  # commits, not tag objects
-    out: dict[str, dict[str, str]] = {}
-    for service in wanted:
-        progress.start(f"renames:{service.name}", f"finding earlier names of {service.name}'s files")
-        found = history_router.old_name_map(find(repo, list(service.paths), tips))
-        out[service.name] = found
-        progress.finish(f"renames:{service.name}", f"{len(found)} earlier names")
-    return out
+    state_file = plan.output_dir / RENAMES_STATE
+    previous = None
+    if state_file.is_file():
+        try:
+            previous = history_renames.EarlierNames.from_state(json.loads(state_file.read_text()))
+        except ValueError:
+            previous = None  # unreadable: walk afresh, the answer is the same
+    followed, state = history_renames.follow_renames_with_state(repo, plan, tips, progress, previous=previous)
+    if state is not None:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state.to_state()))
+        os.replace(tmp, state_file)
+    for name, found in followed.items():
+        for old, why in sorted(found.skipped.items()):
+            progress.note(f"{name}: earlier name {old} not followed: {why}")
+    return {
+        name: {old: current for current, olds in found.added.items() for old in olds}
+        for name, found in followed.items()
+    }
+
+
+# follow_renames' walk state, beside the targets in the output directory
+RENAMES_STATE = ".spinout-follow-renames.json"
 
 
 def split(

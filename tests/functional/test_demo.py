@@ -46,12 +46,23 @@ def test_demo_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "sample",
         "plan check",
         "boundary",
-        "conf split",
         "split",
+        "rewrite",
+        "conf split",
         "data",
         "done",
     ]
     assert Path(data["plan"]).is_file() and Path(data["database"]).is_file()
+    # every stage left its product where the summary says
+    root = tmp_path / "d"
+    for name in ("acme-lb", "acme-fw", "acme-vpn", "acme"):
+        head = subprocess.run(
+            ["git", "-C", str(root / "out" / name), "log", "-1", "--format=%B"], capture_output=True, text=True
+        )
+        assert head.returncode == 0, head.stderr
+        assert f"Spinout-Rewrite: {name}" in head.stdout  # the rewrite commit sits on the split history
+    assert (root / "config" / "acme_lb.conf").is_file()
+    assert {p.name for p in (root / "service-dbs").iterdir()} >= {"acme-lb.db", "acme-fw.db", "acme-vpn.db"}
 
 
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -298,39 +296,49 @@ def test_split_json_result(tmp_path: Path, source: RepoBuilder, capsys: pytest.C
     assert {t["name"]: t["kept"] for t in data["targets"]} == {"acme-lb": 5, "acme-fw": 1, "acme": 2}
 
 
-def test_follow_renames_keeps_old_names_under_the_new_location(
-    tmp_path: Path, repo_builder: Callable[..., RepoBuilder], monkeypatch: pytest.MonkeyPatch
+def test_follow_renames_keeps_old_names_under_the_names_they_had_then(
+    tmp_path: Path, repo_builder: Callable[..., RepoBuilder]
 ) -> None:
     b = repo_builder("src")
-    b.commit("quantum era", {"quantum/services/lb/pool.py": "p = 0\n", "README": "q\n"})
-    b.commit("rename to acme", {"quantum/services/lb/pool.py": None, "acme/services/lb/pool.py": "p = 0\n"})
+    b.commit("quantum era", {"quantum/services/lb/pool.py": "p = 0\n", "quantum/core.py": "c\n", "README": "q\n"})
+    b.commit(
+        "rename to acme",
+        {
+            "quantum/services/lb/pool.py": None,
+            "acme/services/lb/pool.py": "p = 0\n",
+            "quantum/core.py": None,
+            "acme/core.py": "c\n",
+        },
+    )
     b.commit("lb change", {"acme/services/lb/pool.py": "p = 1\n"})
     b.commit("fw", {"acme/services/fw/rules.py": "r\n", "etc/lb.ini": "x\n", "tox.ini": "t\n"})
     b.tag("v0", str(b.head()))
-    calls: list[tuple[list[str], list[str]]] = []
-
-    def find_earlier_names(repo: pygit2.Repository, paths: list[str], tips: list[str]) -> dict[str, list[str]]:
-        calls.append((list(paths), list(tips)))
-        return {"acme/services/lb/pool.py": ["quantum/services/lb/pool.py"]}
-
-    fake = types.ModuleType("spinout.history.renames")
-    fake.find_earlier_names = find_earlier_names  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "spinout.history.renames", fake)
     plan = write_plan(tmp_path)
     plan.write_text(plan.read_text().replace('shared = ["tox.ini"]', 'shared = ["tox.ini"]\nfollow_renames = true'))
     result = api.split(plan)
-    assert calls and calls[0][0] == ["acme/services/lb/", "etc/lb.ini", "tox.ini"]
     lb = next(t for t in result.to_json()["targets"] if t["name"] == "acme-lb")
-    assert lb["followed"] == ["quantum/services/lb/pool.py"]
-    repo = pygit2.Repository(str(tmp_path / "out" / "acme-lb"))
-    log = [c for c in repo.walk(repo.head.target)]
-    # the rename commit moves nothing in the target (old and new name land on the same path): pruned
-    assert [c.message for c in log] == ["fw", "lb change", "quantum era"]
+    assert lb["followed"] == ["quantum/services/lb/pool.py"]  # the core file's old name is not the service's
+    target = tmp_path / "out" / "acme-lb"
+    repo = pygit2.Repository(str(target))
+    log = list(repo.walk(repo.head.target))
+    assert [c.message for c in log] == ["fw", "lb change", "rename to acme", "quantum era"]
     first = log[-1].tree
-    assert [e.name for e in first] == ["acme_lb"]  # the old name sits where the current file lands
-    blob = repo[(first / "acme_lb" / "pool.py").id]
-    assert isinstance(blob, pygit2.Blob)
-    assert blob.data == b"p = 0\n"
+    blob = repo[(first / "quantum" / "services" / "lb" / "pool.py").id]  # under the name it had then
+    assert isinstance(blob, pygit2.Blob) and blob.data == b"p = 0\n"
+    # the oracle: filter-repo keeping the old name as one more exact path
+    expected_map, expected_refs = filter_repo(
+        b.path / ".git",
+        tmp_path / "fr",
+        ["acme/services/lb/", "etc/lb.ini", "tox.ini", "quantum/services/lb/pool.py"],
+        {"acme/services/lb/": "acme_lb/"},
+    )
+    assert read_map(target / ".git" / "spinout" / "commit-map") == expected_map
+    assert git_refs(target / ".git") == expected_refs
+    # a rerun with nothing new reuses the stored walk and changes nothing
+    assert (tmp_path / "out" / api.RENAMES_STATE).is_file()
+    again = api.split(plan)
+    assert next(t for t in again.to_json()["targets"] if t["name"] == "acme-lb")["followed"] == lb["followed"]
+    assert read_map(target / ".git" / "spinout" / "commit-map") == expected_map
 
 
 def test_interrupted_first_run_is_redone(tmp_path: Path, source: RepoBuilder) -> None:

@@ -80,17 +80,18 @@ class Rules:
         old_names: Mapping[str, str] | None = None,
     ) -> Rules:
         """Rules for `paths` (kept, or dropped when `invert`), `renames` (key → replacement prefix) and
-        `old_names` (old path → the current path it became)."""
+        `old_names` (old path → the current path it became; the old path lands under its own name, renamed)."""
         path_t = tuple(sorted(set(paths)))
         rename_t = tuple(sorted((renames or {}).items()))
         if invert and rename_t:
             raise ValueError("an inverted (complement) filter cannot rename paths")
         proto = Rules(name, path_t, rename_t, invert)
         olds: list[tuple[str, str]] = []
-        for old, current in sorted((old_names or {}).items()):
-            # An old name that the paths already select keeps its own rules: it is also a current file.
+        for old in sorted(old_names or {}):
+            # An old name keeps the name it had then, through the plan's renames (filter-repo's `--path OLD`);
+            # one that the paths already select keeps its own rules: it is also a current file.
             if not invert and not proto.selects(old):
-                olds.append((old, proto.renamed(current)))
+                olds.append((old, proto.renamed(old)))
         rules = Rules(name, path_t, rename_t, invert, tuple(olds))
         rules._build_trie()
         return rules

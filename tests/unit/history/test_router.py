@@ -35,16 +35,17 @@ def test_longest_rename_wins_and_file_renames_are_exact() -> None:
     assert r.target_path("acme/a.pyc") == "acme_lb/a.pyc"
 
 
-def test_old_names_land_where_their_current_file_lands() -> None:
-    earlier = {"neutron/services/lb/x.py": ["quantum/services/lb/x.py", "quantum/lb.py"]}
+def test_old_names_keep_the_names_they_had_then_through_the_renames() -> None:
+    earlier = {"neutron/services/lb/x.py": ["quantum/services/lb/x.py", "neutron/lb_old.py"]}
     r = Rules.build(
         "lb",
         ["neutron/services/lb/"],
-        {"neutron/services/lb/": "neutron_lbaas/services/lb/"},
+        {"neutron/": "neutron_lbaas/"},
         old_names=old_name_map(earlier),
     )
-    assert r.target_path("quantum/services/lb/x.py") == "neutron_lbaas/services/lb/x.py"
-    assert r.target_path("quantum/lb.py") == "neutron_lbaas/services/lb/x.py"
+    assert r.target_path("quantum/services/lb/x.py") == "quantum/services/lb/x.py"  # no rename covers it
+    assert r.target_path("neutron/lb_old.py") == "neutron_lbaas/lb_old.py"  # the plan's rename applies
+    assert r.target_path("neutron/services/lb/x.py") == "neutron_lbaas/services/lb/x.py"
     assert r.target_path("quantum/services/lb/y.py") is None  # only the files that became kept files
 
 
