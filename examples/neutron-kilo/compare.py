@@ -154,11 +154,14 @@ def their_split_commit(clone: Path | str, svc: str) -> str:
     return commits[0]
 
 
-def oldest(repo: Path | str, commit: str, paths: list[str]) -> dict[str, Any]:
+def oldest(repo: Path | str, commit: str, paths: list[str], *, follow: bool = False) -> dict[str, Any]:
     """The oldest commit (by committer date: when it landed) touching `paths` in the history of `commit`, and how
     many commits touch them. The author date is shown too; a change written before the Quantum → Neutron rename
     and merged after it has an older author date than any `neutron/` path."""
-    lines = git(repo, "log", "--format=%cI %aI %h %s", commit, "--", *paths).splitlines()
+    # --follow (one file): spinout keeps a followed file's earlier names at their old paths, as filter-repo's
+    # `--path OLD` does, so its history before a rename is reached the way git shows any rename.
+    extra = ["--follow"] if follow else []
+    lines = git(repo, "log", *extra, "--format=%cI %aI %h %s", commit, "--", *paths).splitlines()
     if not lines:
         return {"commits": 0, "oldest": None}
     first = min(lines, key=lambda s: datetime.fromisoformat(s.split(" ", 1)[0]))
@@ -167,8 +170,9 @@ def oldest(repo: Path | str, commit: str, paths: list[str]) -> dict[str, Any]:
 
 
 def key_file_history(repo: Path | str, commit: str, paths: list[str]) -> dict[str, Any]:
-    """Per file: how many commits touch it and the oldest (by committer date) in the history of `commit`."""
-    return {p: oldest(repo, commit, [p]) for p in paths}
+    """Per file, followed across renames (`git log --follow`, on both sides): how many commits touch it and the
+    oldest (by committer date) in the history of `commit`."""
+    return {p: oldest(repo, commit, [p], follow=True) for p in paths}
 
 
 def followed_kinds(out: Path, target: str, word: str, before: set[str]) -> dict[str, Any] | None:

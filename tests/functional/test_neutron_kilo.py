@@ -220,5 +220,6 @@ def test_run_sh_on_the_clone(tmp_path: Path) -> None:
     lb_target = out / "split" / "neutron-lbaas"
     # A real module, not a directory: an empty __init__.py can be paired with any older empty file.
     db_module = "neutron_lbaas/db/loadbalancer/loadbalancer_db.py"
-    dates = _git(lb_target, "log", "--format=%cd", "--date=short", tip, "--", db_module)
+    # Earlier names keep their old paths in the target (filter-repo's `--path OLD`): git follows the rename.
+    dates = _git(lb_target, "log", "--follow", "--format=%cd", "--date=short", tip, "--", db_module)
     assert min(dates.split()) < QUANTUM_TO_NEUTRON

@@ -144,7 +144,8 @@ def test_compare_on_the_real_service_repository(compare: ModuleType, svc: str, t
     assert theirs["split_commit"].endswith(subject)
     assert {b.split(" -> ")[0] for b in theirs["rewrites"]["split_commit_broken"]} == broken_names
     assert {r.split(" -> ")[1] for r in theirs["rewrites"]["reverted_names"]} >= broken_names
-    # split.sh kept history only from the Quantum → Neutron rename (2013-07-03) on.
-    for k in theirs["key_files"].values():
-        assert k["oldest"] >= "2013-07"
+    # split.sh kept history only from the Quantum → Neutron rename (2013-07-03) on. The db module, not the
+    # plugin: `git log --follow`'s own heuristic takes VPNaaS's plugin.py to unrelated 2011 files.
+    db_module = f"neutron/{compare.KEY_FILES[svc][0]}"
+    assert theirs["key_files"][db_module]["oldest"] >= "2013-07"
     assert report["ours"] is None
