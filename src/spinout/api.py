@@ -365,7 +365,11 @@ def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> d
             previous = history_renames.EarlierNames.from_state(json.loads(state_file.read_text()))
         except ValueError:
             previous = None  # unreadable: walk afresh, the answer is the same
-    followed, state = history_renames.follow_renames_with_state(repo, plan, tips, progress, previous=previous)
+    # Renames only, not copies: git log --follow also takes a file's copy source, which on real repositories
+    # pulls in the history of unrelated look-alikes (empty __init__.py files, READMEs) - see docs/history.md.
+    followed, state = history_renames.follow_renames_with_state(
+        repo, plan, tips, progress, copies=False, previous=previous
+    )
     if state is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = state_file.with_suffix(".tmp")
