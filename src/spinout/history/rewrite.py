@@ -399,6 +399,7 @@ class TargetRun:
     new_graph: Graph
     new_tree_of: Callable[[bytes], bytes]
     walk: set[bytes] | None = None  # source commits this target takes; None: all walked
+    previous: set[bytes] = field(default_factory=set)  # the source tips its last run walked
     kept_prefix: dict[bytes, list[bytes]] | None = None  # built on first need: most messages quote no hash
     new_trees: dict[bytes, bytes] = field(default_factory=dict)
     kept: int = 0
