@@ -259,7 +259,7 @@ def _drop_alternates(git_dir: Path) -> None:
     (git_dir / "objects" / "info" / "alternates").unlink(missing_ok=True)
 
 
-def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = None, *, pack: bool = True) -> None:
+def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = None, pack: bool = True) -> None:
     """Copy every object the target needs into its own packs, drop the alternates, check out the work tree.
 
     A fresh target is repacked whole. An incremental run packs only the objects reachable from the new refs and
@@ -328,14 +328,19 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     finally:
         for *_, fetch in removals:
             fetch.kill()
-    if runs:
-        finals = [_finish_target(source, *r, progress) for r in runs]
-        # Repacking is mostly single-threaded object enumeration: run the targets' side by side.
-        with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
-            for done in [pool.submit(_finalize, *args) for args in finals]:
-                done.result()
-        for (spec, _gd, _run, _tips, report), _f in zip(runs, finals, strict=True):
-            progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
+    # Packing and checking out are git processes, mostly single-threaded: every target's side by side (the
+    # core's copy is standalone already, it only needs its work tree).
+    finals: list[tuple[Path, TargetSpec, list[str] | None, bool]] = [
+        (git_dir, spec, None, False) for spec, git_dir, *_ in removals
+    ]
+    finals += [(*_finish_target(source, *r, progress), True) for r in runs]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
+        for done in [pool.submit(_finalize, *args) for args in finals]:
+            done.result()
+    for spec, _gd, report, _saved, _fetch in removals:
+        progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(report.removal_commit)[:12]}")
+    for spec, _gd, _run, _tips, report in runs:
+        progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
     return SplitResult(reports, walked, time.monotonic() - start)
 
 
@@ -598,8 +603,7 @@ def _remove_mode(
     write_commit_map(spinout_dir(git_dir) / "commit-map", state, incremental=bool(previous))
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
-    _finalize(git_dir, spec, pack=False)
-    progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(commit)[:12]}")
+    # its work tree is checked out by `_finalize`, beside the other targets'
 
 
 def targets_from_plan(plan: Plan, old_names: Mapping[str, Mapping[str, str]] | None = None) -> list[TargetSpec]:
