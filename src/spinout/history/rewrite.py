@@ -122,6 +122,7 @@ class TreeFilter:
         self._renamed: dict[bytes, bytes] = {}
         self._built: dict[tuple[tuple[bytes, int, bytes], ...], bytes | None] = {}
         self._plain = not rules.renames and not rules.old_names
+        self._top_renames = _top_level_renames(rules)
 
     def _entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
         return self.reader.entries(tree)
@@ -143,6 +144,8 @@ class TreeFilter:
             out = self._out(tree, root) if root.children else (tree if root.tree else None)
         elif not root.children:
             out = self._build(((b"", TREE_MODE, tree),) if root.tree else ())
+        elif self._top_renames is not None:
+            out = self._renamed_root(tree, root)
         else:
             out = self._build(self._pieces(tree, root, memo=False))  # a root tree rarely comes back
         if out is None:
@@ -155,9 +158,16 @@ class TreeFilter:
         key = (tree, id(node))
         if key in self._memo:
             return self._memo[key]
+        new, unchanged = self._kept_entries(tree, node)
+        result = tree if unchanged else self._write(new)
+        self._memo[key] = result
+        return result
+
+    def _kept_entries(self, tree: bytes, node: Node) -> tuple[list[tuple[bytes, int, bytes]], bool]:
+        """The entries of `tree` kept at `node`, subtrees filtered; and whether they are the tree's own."""
+        new: list[tuple[bytes, int, bytes]] = []
         if node.tree:
             entries = self._entries(tree)
-            new: list[tuple[bytes, int, bytes]] = []
             for name, mode, oid in entries:
                 child = node.children.get(name)
                 if child is None:
@@ -166,16 +176,24 @@ class TreeFilter:
                     kept = self._sub_out(mode, oid, child)
                     if kept is not None:
                         new.append((name, kept[0], kept[1]))
-            result: bytes | None = tree if new == entries else self._write(new)
-        else:
-            new = []
-            for name, mode, oid in self._lookup(tree, node.names):
-                kept = self._sub_out(mode, oid, node.children[name])
-                if kept is not None:
-                    new.append((name, kept[0], kept[1]))
-            result = self._write(new)
-        self._memo[key] = result
-        return result
+            return new, new == entries
+        for name, mode, oid in self._lookup(tree, node.names):
+            kept = self._sub_out(mode, oid, node.children[name])
+            if kept is not None:
+                new.append((name, kept[0], kept[1]))
+        return new, False
+
+    def _renamed_root(self, tree: bytes, root: Node) -> bytes | None:
+        """Renames of top-level directories only (`acme/` -> `acme_lb/`, the usual plan): the plain filter's
+        memoized subtrees, with the renamed directories' root entries renamed. When a renamed directory meets a
+        kept entry of the same name, the pieces must be merged: the general path does it."""
+        top = self._top_renames
+        assert top is not None
+        kept, _ = self._kept_entries(tree, root)
+        renamed = [(top.get(name, name) if mode == TREE_MODE else name, mode, oid) for name, mode, oid in kept]
+        if len({name for name, _, _ in renamed}) != len(renamed):
+            return self._build(self._pieces(tree, root, memo=False))
+        return self._write(renamed)
 
     def _sub_out(self, mode: int, oid: bytes, child: Node) -> tuple[int, bytes] | None:
         if mode == TREE_MODE:
@@ -291,6 +309,23 @@ class TreeFilter:
                 assert isinstance(value, tuple)
                 entries.append((name, value[0], value[1]))
         return self._write(entries)
+
+
+def _top_level_renames(rules: Rules) -> dict[bytes, bytes] | None:
+    """{old name: new name} when every rename renames a top-level directory to another top-level directory and
+    the old names follow_renames adds land where the plan's renames put them; else None."""
+    out: dict[bytes, bytes] = {}
+    for old, new in rules.renames:
+        if not (old.endswith("/") and new.endswith("/")):
+            return None
+        old_name, new_name = old[:-1], new[:-1]
+        if not old_name or not new_name or "/" in old_name or "/" in new_name:
+            return None
+        out[old_name.encode()] = new_name.encode()
+    plain = Rules(rules.name, rules.paths, rules.renames, rules.invert)
+    if not out or any(plain.renamed(old) != new for old, new in rules.old_names):
+        return None
+    return out
 
 
 class Graph:
