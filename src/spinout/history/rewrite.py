@@ -284,6 +284,11 @@ class TreeFilter:
                 d = cur
             last = comps[-1]
             existing = d.get(last)
+            if is_tree and isinstance(existing, tuple) and existing[0] == TREE_MODE:
+                # a second tree lands where a whole tree already is (`a/` renamed onto a kept `lib/`): both merge
+                expanded = {}
+                self._merge_into(expanded, existing[1])
+                existing = d[last] = expanded
             if isinstance(existing, dict) and is_tree:
                 self._merge_into(existing, oid)
             else:

@@ -1,7 +1,6 @@
 """The top-level-rename fast path of `TreeFilter` (plain filter, then root entries renamed) against git
 filter-repo, and against the general (pieces) path where a renamed directory meets a kept entry of its new name:
-there the fast path hands the root to the general path. (That case differs from filter-repo on main already,
-with or without the fast path: see docs/history.md.)"""
+there the fast path hands the root to the general path, which merges the two trees."""
 
 from __future__ import annotations
 
@@ -35,6 +34,7 @@ def _history(b: RepoBuilder) -> None:
     [
         (["a/", "c"], {"a/": "lib/"}),  # lib/ and later a file `lib` exist, but are not kept
         (["a/", "lib"], {"a/": "lib/"}),  # the kept file `lib` and the renamed a/ never meet: lib/ is a tree
+        (["a/", "lib/"], {"a/": "lib/"}),  # a/ lands on the kept lib/: the two merge
         (["a/s/", "b/"], {"b/": "bee/"}),
     ],
 )
