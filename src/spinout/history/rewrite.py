@@ -34,6 +34,8 @@ EMPTY_TREE = object_id(OBJ_TREE, b"")
 _MEMO_LIMIT = 300_000  # (tree, node) -> tree id, without renames
 _PIECES_LIMIT = 10_000  # (tree, node) -> kept pieces, with renames: values hold paths
 _BUILT_LIMIT = 20_000  # pieces -> tree id
+_WRITTEN_LIMIT = 10_000  # filtered entries of a small tree -> its id
+_WRITTEN_WIDTH = 32  # trees of at most this many entries are memoized by their entries
 
 
 def commit_at(repo: pygit2.Repository, oid: bytes) -> pygit2.Commit:
@@ -121,6 +123,7 @@ class TreeFilter:
         self._pieces_memo: dict[tuple[bytes, int], tuple[tuple[bytes, int, bytes], ...]] = {}
         self._renamed: dict[bytes, bytes] = {}
         self._built: dict[tuple[tuple[bytes, int, bytes], ...], bytes | None] = {}
+        self._written: dict[tuple[tuple[bytes, int, bytes], ...], bytes] = {}
         self._plain = not rules.renames and not rules.old_names
         self._top_renames = _top_level_renames(rules)
 
@@ -206,7 +209,17 @@ class TreeFilter:
     def _write(self, entries: list[tuple[bytes, int, bytes]]) -> bytes | None:
         if not entries:
             return None
-        return self.sink.add(OBJ_TREE, serialize_tree(entries))
+        if len(entries) > _WRITTEN_WIDTH:
+            return self.sink.add(OBJ_TREE, serialize_tree(entries))
+        # A commit elsewhere in the source changes every tree above it, but not this target's filtered entries:
+        # the same entries give the same tree, without serializing and hashing it again.
+        key = tuple(entries)
+        hit = self._written.get(key)
+        if hit is None:
+            if len(self._written) > _WRITTEN_LIMIT:
+                self._written.clear()
+            hit = self._written[key] = self.sink.add(OBJ_TREE, serialize_tree(entries))
+        return hit
 
     # --- with renames: collect kept pieces (whole subtrees or files) and lay them out at their new paths -----
     def _pieces(
