@@ -16,18 +16,14 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from spinout.boundary import stage as boundary_stage
-from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
-from spinout.data import commands as data_commands
 from spinout.errors import PlanError, Problem, UnsafeSourceError
 from spinout.history import renames as history_renames
 from spinout.history import split as history_split
 from spinout.history import verify as history_verify
-from spinout.inifiles import apply as inifiles_apply
-from spinout.inifiles.apply import ConfSplitResult, Writer
 from spinout.inifiles.files import atomic_write
 from spinout.inifiles.split import Rename, ServiceRule
 from spinout.inifiles.upgrade import Step, StepRun, UpgradeResult, fingerprint, run_upgrade
+from spinout.lazy import lazy_module
 from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
@@ -38,7 +34,20 @@ from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
 
 if TYPE_CHECKING:
+    from spinout.boundary import stage as boundary_stage
+    from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
     from spinout.code.stage import RewriteResult
+    from spinout.data import commands as data_commands
+    from spinout.inifiles import apply as inifiles_apply
+    from spinout.inifiles.apply import ConfSplitResult, Writer
+
+
+# the data, boundary and config stages pull in sqlalchemy, alembic, grimp and oslo.config (0.4 s of imports):
+# loaded on first use
+if not TYPE_CHECKING:
+    boundary_stage = lazy_module("spinout.boundary.stage")
+    data_commands = lazy_module("spinout.data.commands")
+    inifiles_apply = lazy_module("spinout.inifiles.apply")
 
 
 def check_plan(plan_path: Path, progress: Progress | None = None) -> PlanCheckResult:
@@ -365,7 +374,11 @@ def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> d
             previous = history_renames.EarlierNames.from_state(json.loads(state_file.read_text()))
         except ValueError:
             previous = None  # unreadable: walk afresh, the answer is the same
-    followed, state = history_renames.follow_renames_with_state(repo, plan, tips, progress, previous=previous)
+    # Renames only, not copies: git log --follow also takes a file's copy source, which on real repositories
+    # pulls in the history of unrelated look-alikes (empty __init__.py files, READMEs) - see docs/history.md.
+    followed, state = history_renames.follow_renames_with_state(
+        repo, plan, tips, progress, copies=False, previous=previous
+    )
     if state is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = state_file.with_suffix(".tmp")

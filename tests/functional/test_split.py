@@ -341,6 +341,28 @@ def test_follow_renames_keeps_old_names_under_the_names_they_had_then(
     assert read_map(target / ".git" / "spinout" / "commit-map") == expected_map
 
 
+def test_follow_renames_does_not_follow_a_copy(tmp_path: Path, repo_builder: Callable[..., RepoBuilder]) -> None:
+    b = repo_builder("src")
+    body = "".join(f"line {i}\n" for i in range(40))
+    b.commit("core module", {"acme/core.py": body, "README": "q\n"})
+    b.commit("lb starts as a copy of it", {"acme/services/lb/pool.py": body + "extra\n"})
+    b.commit("the core module goes", {"acme/core.py": None})  # so it is no current file at the tip
+    b.commit("fw", {"acme/services/fw/rules.py": "r\n", "etc/lb.ini": "x\n", "tox.ini": "t\n"})
+    b.tag("v0", str(b.head()))
+    plan = write_plan(tmp_path)
+    plan.write_text(plan.read_text().replace('shared = ["tox.ini"]', 'shared = ["tox.ini"]\nfollow_renames = true'))
+    # git log --follow would take acme/core.py as the copy's source
+    follow = subprocess.run(
+        ["git", "-C", str(b.path), "log", "--follow", "--name-only", "--format=", "--", "acme/services/lb/pool.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "acme/core.py" in follow
+    lb = next(t for t in api.split(plan).to_json()["targets"] if t["name"] == "acme-lb")
+    assert lb["followed"] == []
+
+
 def test_interrupted_first_run_is_redone(tmp_path: Path, source: RepoBuilder) -> None:
     plan = write_plan(tmp_path)
     api.split(plan)

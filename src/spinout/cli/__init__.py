@@ -113,10 +113,18 @@ def cli() -> None:
     """Spin services off a Python monorepo, from one declarative plan (TOML).
 
     \b
-    Typical order:
+    The maintainer's order:
       spinout plan check PLAN     check the plan against the source repository
       spinout split PLAN          one git repository per target, history preserved
-      spinout demo [DIR]          build the sample monorepo and run every stage on it
+      spinout rewrite PLAN        imports and packaging per service; shims in the core
+      spinout guard PLAN          the import rule that keeps the core off the services
+      spinout coupling PLAN       what each service uses of the core
+      spinout db ... PLAN         per-service databases: migrations, copy, verify, strip
+      spinout conf split PLAN     per-service config files, losslessly
+    The deployer's:
+      spinout upgrade PLAN        config split, migrations, copy, verify, strip; resumable
+    To see it all on a built-in sample:
+      spinout demo [DIR]
 
     See docs/plan.md for the plan format. Exit codes: 0 ok, 1 findings, 2 plan error, 3 unsafe to go on,
     4 tool failure, 5 data mismatch, 6 verification failed, 70 internal error.

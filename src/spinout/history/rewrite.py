@@ -34,6 +34,8 @@ EMPTY_TREE = object_id(OBJ_TREE, b"")
 _MEMO_LIMIT = 300_000  # (tree, node) -> tree id, without renames
 _PIECES_LIMIT = 10_000  # (tree, node) -> kept pieces, with renames: values hold paths
 _BUILT_LIMIT = 20_000  # pieces -> tree id
+_WRITTEN_LIMIT = 10_000  # filtered entries of a small tree -> its id
+_WRITTEN_WIDTH = 32  # trees of at most this many entries are memoized by their entries
 
 
 def commit_at(repo: pygit2.Repository, oid: bytes) -> pygit2.Commit:
@@ -121,7 +123,9 @@ class TreeFilter:
         self._pieces_memo: dict[tuple[bytes, int], tuple[tuple[bytes, int, bytes], ...]] = {}
         self._renamed: dict[bytes, bytes] = {}
         self._built: dict[tuple[tuple[bytes, int, bytes], ...], bytes | None] = {}
+        self._written: dict[tuple[tuple[bytes, int, bytes], ...], bytes] = {}
         self._plain = not rules.renames and not rules.old_names
+        self._top_renames = _top_level_renames(rules)
 
     def _entries(self, tree: bytes) -> list[tuple[bytes, int, bytes]]:
         return self.reader.entries(tree)
@@ -143,6 +147,8 @@ class TreeFilter:
             out = self._out(tree, root) if root.children else (tree if root.tree else None)
         elif not root.children:
             out = self._build(((b"", TREE_MODE, tree),) if root.tree else ())
+        elif self._top_renames is not None:
+            out = self._renamed_root(tree, root)
         else:
             out = self._build(self._pieces(tree, root, memo=False))  # a root tree rarely comes back
         if out is None:
@@ -155,9 +161,16 @@ class TreeFilter:
         key = (tree, id(node))
         if key in self._memo:
             return self._memo[key]
+        new, unchanged = self._kept_entries(tree, node)
+        result = tree if unchanged else self._write(new)
+        self._memo[key] = result
+        return result
+
+    def _kept_entries(self, tree: bytes, node: Node) -> tuple[list[tuple[bytes, int, bytes]], bool]:
+        """The entries of `tree` kept at `node`, subtrees filtered; and whether they are the tree's own."""
+        new: list[tuple[bytes, int, bytes]] = []
         if node.tree:
             entries = self._entries(tree)
-            new: list[tuple[bytes, int, bytes]] = []
             for name, mode, oid in entries:
                 child = node.children.get(name)
                 if child is None:
@@ -166,16 +179,24 @@ class TreeFilter:
                     kept = self._sub_out(mode, oid, child)
                     if kept is not None:
                         new.append((name, kept[0], kept[1]))
-            result: bytes | None = tree if new == entries else self._write(new)
-        else:
-            new = []
-            for name, mode, oid in self._lookup(tree, node.names):
-                kept = self._sub_out(mode, oid, node.children[name])
-                if kept is not None:
-                    new.append((name, kept[0], kept[1]))
-            result = self._write(new)
-        self._memo[key] = result
-        return result
+            return new, new == entries
+        for name, mode, oid in self._lookup(tree, node.names):
+            kept = self._sub_out(mode, oid, node.children[name])
+            if kept is not None:
+                new.append((name, kept[0], kept[1]))
+        return new, False
+
+    def _renamed_root(self, tree: bytes, root: Node) -> bytes | None:
+        """Renames of top-level directories only (`acme/` -> `acme_lb/`, the usual plan): the plain filter's
+        memoized subtrees, with the renamed directories' root entries renamed. When a renamed directory meets a
+        kept entry of the same name, the pieces must be merged: the general path does it."""
+        top = self._top_renames
+        assert top is not None
+        kept, _ = self._kept_entries(tree, root)
+        renamed = [(top.get(name, name) if mode == TREE_MODE else name, mode, oid) for name, mode, oid in kept]
+        if len({name for name, _, _ in renamed}) != len(renamed):
+            return self._build(self._pieces(tree, root, memo=False))
+        return self._write(renamed)
 
     def _sub_out(self, mode: int, oid: bytes, child: Node) -> tuple[int, bytes] | None:
         if mode == TREE_MODE:
@@ -188,7 +209,17 @@ class TreeFilter:
     def _write(self, entries: list[tuple[bytes, int, bytes]]) -> bytes | None:
         if not entries:
             return None
-        return self.sink.add(OBJ_TREE, serialize_tree(entries))
+        if len(entries) > _WRITTEN_WIDTH:
+            return self.sink.add(OBJ_TREE, serialize_tree(entries))
+        # A commit elsewhere in the source changes every tree above it, but not this target's filtered entries:
+        # the same entries give the same tree, without serializing and hashing it again.
+        key = tuple(entries)
+        hit = self._written.get(key)
+        if hit is None:
+            if len(self._written) > _WRITTEN_LIMIT:
+                self._written.clear()
+            hit = self._written[key] = self.sink.add(OBJ_TREE, serialize_tree(entries))
+        return hit
 
     # --- with renames: collect kept pieces (whole subtrees or files) and lay them out at their new paths -----
     def _pieces(
@@ -266,6 +297,11 @@ class TreeFilter:
                 d = cur
             last = comps[-1]
             existing = d.get(last)
+            if is_tree and isinstance(existing, tuple) and existing[0] == TREE_MODE:
+                # a second tree lands where a whole tree already is (`a/` renamed onto a kept `lib/`): both merge
+                expanded = {}
+                self._merge_into(expanded, existing[1])
+                existing = d[last] = expanded
             if isinstance(existing, dict) and is_tree:
                 self._merge_into(existing, oid)
             else:
@@ -291,6 +327,23 @@ class TreeFilter:
                 assert isinstance(value, tuple)
                 entries.append((name, value[0], value[1]))
         return self._write(entries)
+
+
+def _top_level_renames(rules: Rules) -> dict[bytes, bytes] | None:
+    """{old name: new name} when every rename renames a top-level directory to another top-level directory and
+    the old names follow_renames adds land where the plan's renames put them; else None."""
+    out: dict[bytes, bytes] = {}
+    for old, new in rules.renames:
+        if not (old.endswith("/") and new.endswith("/")):
+            return None
+        old_name, new_name = old[:-1], new[:-1]
+        if not old_name or not new_name or "/" in old_name or "/" in new_name:
+            return None
+        out[old_name.encode()] = new_name.encode()
+    plain = Rules(rules.name, rules.paths, rules.renames, rules.invert)
+    if not out or any(plain.renamed(old) != new for old, new in rules.old_names):
+        return None
+    return out
 
 
 class Graph:
@@ -399,6 +452,7 @@ class TargetRun:
     new_graph: Graph
     new_tree_of: Callable[[bytes], bytes]
     walk: set[bytes] | None = None  # source commits this target takes; None: all walked
+    previous: set[bytes] = field(default_factory=set)  # the source tips its last run walked
     kept_prefix: dict[bytes, list[bytes]] | None = None  # built on first need: most messages quote no hash
     new_trees: dict[bytes, bytes] = field(default_factory=dict)
     kept: int = 0

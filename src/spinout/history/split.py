@@ -156,6 +156,31 @@ def git(args: Sequence[str], *, cwd: Path | None = None, what: str = "git") -> s
     return proc.stdout.decode(errors="replace")
 
 
+class _Background:
+    """A git command running while the walk goes on (the core's fetch in "remove" mode: a separate process, so it
+    takes the other core instead of adding its time after the walk's)."""
+
+    def __init__(self, args: Sequence[str], what: str) -> None:
+        self.args, self.what = list(args), what
+        self.proc = subprocess.Popen(
+            ["git", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+    def wait(self) -> None:
+        _out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            raise ToolError(
+                f"{self.what} failed: git {' '.join(self.args)}: {err.decode(errors='replace').strip()}",
+                hint="run again with --debug; check the disk space and permissions of the target directory",
+            )
+
+    def kill(self) -> None:
+        """Stop it if it still runs (the walk failed); nothing when it has been waited for."""
+        if self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
 def resolve_refs(repo: pygit2.Repository, patterns: Sequence[str]) -> dict[str, bytes]:
     """Expand ref patterns against the source; {ref name: the object it points to (raw id)}.
 
@@ -234,7 +259,7 @@ def _drop_alternates(git_dir: Path) -> None:
     (git_dir / "objects" / "info" / "alternates").unlink(missing_ok=True)
 
 
-def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = None, *, pack: bool = True) -> None:
+def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = None, pack: bool = True) -> None:
     """Copy every object the target needs into its own packs, drop the alternates, check out the work tree.
 
     A fresh target is repacked whole. An incremental run packs only the objects reachable from the new refs and
@@ -291,16 +316,54 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     base_patterns = tuple(dict.fromkeys(p for s in specs for p in s.ref_patterns))
     base_tips = resolve_refs(source, base_patterns)
     reports: list[TargetReport] = []
-    runs: list[tuple[TargetSpec, Path, TargetRun, dict[str, bytes], TargetReport]] = []
-    walk = Walk(source)
+    runs: list[_Run] = []
+    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background]] = []
+    try:
+        _prepare_all(source, specs, force, base_tips, progress, reports, runs, removals)
+        walked = _walk_all(source, runs, progress) if runs else 0
+        # the core's copy ran beside the walk; its removal commit and maps come now
+        for spec, git_dir, report, saved_tips, fetch in removals:
+            fetch.wait()
+            _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips)
+    finally:
+        for *_, fetch in removals:
+            fetch.kill()
+    # Packing and checking out are git processes, mostly single-threaded: every target's side by side (the
+    # core's copy is standalone already, it only needs its work tree).
+    finals: list[tuple[Path, TargetSpec, list[str] | None, bool]] = [
+        (git_dir, spec, None, False) for spec, git_dir, *_ in removals
+    ]
+    finals += [(*_finish_target(source, *r, progress), True) for r in runs]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
+        for done in [pool.submit(_finalize, *args) for args in finals]:
+            done.result()
+    for spec, _gd, report, _saved, _fetch in removals:
+        progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(report.removal_commit)[:12]}")
+    for spec, _gd, _run, _tips, report in runs:
+        progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
+    return SplitResult(reports, walked, time.monotonic() - start)
+
+
+def _prepare_all(
+    source: pygit2.Repository,
+    specs: Sequence[TargetSpec],
+    force: bool,
+    base_tips: dict[str, bytes],
+    progress: Progress,
+    reports: list[TargetReport],
+    runs: list[_Run],
+    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background]],
+) -> None:
+    """Open or create every target; start the "remove"-mode copies; set up one `TargetRun` per rewritten one."""
     reader = TreeReader(source)
-    previous: dict[str, set[bytes]] = {}  # per target: the source tips its last run walked
     for spec in specs:
         git_dir, saved, saved_tips = prepare_target(spec, force)
         report = TargetReport(spec.name, str(spec.path), spec.mode, incremental=saved is not None)
         reports.append(report)
         if spec.mode == "remove":
-            _remove_mode(source, spec, git_dir, base_tips, report, progress, list(saved_tips.values()))
+            progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
+            fetch = _Background(_fetch_args(source, git_dir, base_tips), f"copying the history into {spec.name}")
+            removals.append((spec, git_dir, report, list(saved_tips.values()), fetch))
             continue
         tips = dict(base_tips)
         tips.update(resolve_refs(source, spec.merge_refs))
@@ -324,53 +387,51 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
             Graph(new_parents),
             new_tree,
         )
+        if saved is not None:
+            run.previous = {bytes.fromhex(t) for t in saved_tips.values()}
         runs.append((spec, git_dir, run, tips, report))
-        previous[spec.name] = {bytes.fromhex(t) for t in saved_tips.values()} if saved is not None else set()
 
+
+def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress) -> int:
+    """The one walk over the source: every new commit, for every target that does not have it yet."""
     walked = 0
-    if runs:
-        all_tips = {tip for _, _, _, tips, _ in runs for tip in tips.values()}
-        walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-        for tip in sorted(all_tips):
-            walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
-        # Hide a previously walked tip only when every target already has its commit (and so all its ancestors)
-        for tip in sorted(set.intersection(*previous.values()) if previous else set()):
-            # a tip the source no longer has hides nothing; commits already known are skipped anyway
-            with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
-                commit = peel_commit(source, tip)
-                if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
-                    walker.hide(pygit2.Oid(raw=commit))
-        order = [c.id.raw for c in walker]
-        _limit_walks(source, runs, order)
-        progress.start("split", f"walking {len(order)} source commits", total=len(order))
-        try:
-            for n, oid in enumerate(order, 1):
-                todo = [
-                    run
-                    for _spec, _gd, run, _tips, _report in runs
-                    if oid not in run.state.replacement and (run.walk is None or oid in run.walk)
-                ]
-                if todo:
-                    walked += 1
-                    c = read_source_commit(source, oid)
-                    walk.add(c)
-                    for run in todo:
-                        process_commit(walk, run, c)
-                if n % 256 == 0 or n == len(order):
-                    progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
-        except BaseException:
-            for _spec, _gd, run, _tips, _report in runs:
-                run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
-            raise
-        progress.finish("split", f"walked {walked} commits")
-        finals = [_finish_target(source, *r, progress) for r in runs]
-        # Repacking is mostly single-threaded object enumeration: run the targets' side by side.
-        with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
-            for done in [pool.submit(_finalize, *args) for args in finals]:
-                done.result()
-        for (spec, _gd, _run, _tips, report), _f in zip(runs, finals, strict=True):
-            progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
-    return SplitResult(reports, walked, time.monotonic() - start)
+    walk = Walk(source)
+    previous = [run.previous for _s, _g, run, _t, _r in runs]
+    all_tips = {tip for _, _, _, tips, _ in runs for tip in tips.values()}
+    walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    for tip in sorted(all_tips):
+        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+    # Hide a previously walked tip only when every target already has its commit (and so all its ancestors)
+    for tip in sorted(set.intersection(*previous) if previous else set()):
+        # a tip the source no longer has hides nothing; commits already known are skipped anyway
+        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+            commit = peel_commit(source, tip)
+            if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
+                walker.hide(pygit2.Oid(raw=commit))
+    order = [c.id.raw for c in walker]
+    _limit_walks(source, runs, order)
+    progress.start("split", f"walking {len(order)} source commits", total=len(order))
+    try:
+        for n, oid in enumerate(order, 1):
+            todo = [
+                run
+                for _spec, _gd, run, _tips, _report in runs
+                if oid not in run.state.replacement and (run.walk is None or oid in run.walk)
+            ]
+            if todo:
+                walked += 1
+                c = read_source_commit(source, oid)
+                walk.add(c)
+                for run in todo:
+                    process_commit(walk, run, c)
+            if n % 256 == 0 or n == len(order):
+                progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
+    except BaseException:
+        for _spec, _gd, run, _tips, _report in runs:
+            run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
+        raise
+    progress.finish("split", f"walked {walked} commits")
+    return walked
 
 
 _Run = tuple[TargetSpec, Path, TargetRun, dict[str, bytes], "TargetReport"]
@@ -483,6 +544,21 @@ def _merge_into_main(repo: pygit2.Repository, spec: TargetSpec, merge_ref: str, 
     return True
 
 
+def _fetch_args(source: pygit2.Repository, git_dir: Path, tips: Mapping[str, bytes]) -> list[str]:
+    """The git command that copies the source history (the refs `tips` names) into a "remove"-mode target."""
+    refspecs = [f"+{ref}:{ref}" for ref in sorted(tips)]
+    return [
+        "--git-dir",
+        str(git_dir),
+        "fetch",
+        "-q",
+        "--no-tags",
+        "--update-head-ok",
+        str(Path(source.path).resolve()),
+        *refspecs,
+    ]
+
+
 def _remove_mode(
     source: pygit2.Repository,
     spec: TargetSpec,
@@ -492,22 +568,8 @@ def _remove_mode(
     progress: Progress,
     previous: Sequence[str] = (),
 ) -> None:
-    """The core in "remove" mode: the source history as is, plus the removal commit on the main branch."""
-    progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
-    refspecs = [f"+{ref}:{ref}" for ref in sorted(tips)]
-    git(
-        [
-            "--git-dir",
-            str(git_dir),
-            "fetch",
-            "-q",
-            "--no-tags",
-            "--update-head-ok",
-            str(Path(source.path).resolve()),
-            *refspecs,
-        ],
-        what=f"copying the history into {spec.name}",
-    )
+    """The core in "remove" mode: the source history as is (fetched by `_fetch_args`' command, which has run),
+    plus the removal commit on the main branch."""
     repo = pygit2.Repository(str(git_dir))
     for name in list(repo.references):
         if name.startswith(("refs/heads/", "refs/tags/")) and name not in tips:
@@ -541,8 +603,7 @@ def _remove_mode(
     write_commit_map(spinout_dir(git_dir) / "commit-map", state, incremental=bool(previous))
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])
-    _finalize(git_dir, spec, pack=False)
-    progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(commit)[:12]}")
+    # its work tree is checked out by `_finalize`, beside the other targets'
 
 
 def targets_from_plan(plan: Plan, old_names: Mapping[str, Mapping[str, str]] | None = None) -> list[TargetSpec]:

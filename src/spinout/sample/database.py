@@ -13,9 +13,14 @@ import random
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
+from spinout.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+else:
+    sa = lazy_module("sqlalchemy")  # 0.2 s of imports every command would pay for (see spinout.lazy)
 
 SEED = 1492069  # the configparser bug that lost repeated keys
 
