@@ -57,6 +57,7 @@ def _reset(target: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS spinout_copy_state"))
         conn.execute(sa.text("DROP TABLE IF EXISTS spinout_verify"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS spinout_copy_deferred"))
     neutron_db.METADATA.drop_all(engine, tables=[neutron_db.METADATA.tables[t] for t in LB])
     engine.dispose()
 
@@ -69,6 +70,24 @@ def _state(target: str) -> list[tuple[str, int, bool]]:
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT table_name, rows_copied, done FROM spinout_copy_state")).all()
         return [(r[0], int(r[1]), bool(r[2])) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def _keys(target: str) -> dict[str, Any]:
+    """Each service table's primary key, foreign keys, unique constraints and indexes, as reflected."""
+    engine = sa.create_engine(target)
+    try:
+        insp = sa.inspect(engine)
+        return {
+            t: (
+                insp.get_pk_constraint(t),
+                sorted(map(str, insp.get_foreign_keys(t))),
+                sorted(map(str, insp.get_unique_constraints(t))),
+                sorted(map(str, insp.get_indexes(t))),
+            )
+            for t in LB
+        }
     finally:
         engine.dispose()
 
@@ -92,6 +111,7 @@ def test_copy_killed_at_random_points_resumes_whole(db_url: str, tmp_path: Path)
         proc.join(60)
         assert proc.exitcode == 0
         total = batches.value
+        whole_keys = _keys(target)  # on PostgreSQL, set aside during the load and rebuilt after it
         per_batch = (time.monotonic() - first) / total
         for trial in range(TRIALS):
             _reset(target)
@@ -110,6 +130,7 @@ def test_copy_killed_at_random_points_resumes_whole(db_url: str, tmp_path: Path)
             # resume in this process
             api.db_copy(plan, db_url, {"neutron-lbaas": target})
             assert snapshot(target, LB) == source_rows, f"trial {trial}: target differs after resume"
+            assert _keys(target) == whole_keys, f"trial {trial}: keys and indexes differ after resume"
             result = api.db_verify(plan, db_url, {"neutron-lbaas": target})
             assert result.exit_code == 0, f"trial {trial}: {result.lines()}"
     # most kills must have hit a table in the middle of its copy, or the test proves little

@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from spinout.data import migrations as mig
 from spinout.data import reconcile, transfer
 from spinout.data.schema import (
     CORE,
@@ -31,6 +30,9 @@ from spinout.data.schema import (
 from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
 from spinout.plan.model import Plan
 from spinout.progress import Progress
+
+if TYPE_CHECKING:  # the migrations module imports alembic (0.2 s): only `db migrations` loads it
+    from spinout.data import migrations as mig
 
 
 @contextmanager
@@ -190,6 +192,8 @@ def db_migrations(
         md, dp = _analyse(plan, core)
     require_clean(dp)
     written = []
+    from spinout.data import migrations as mig
+
     progress.start("db-migrations", f"writing alembic environments into {out}")
     for svc in plan.service:
         tables = dp.services.get(svc.name, ())

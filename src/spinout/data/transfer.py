@@ -7,7 +7,8 @@ After each batch the table's checkpoint — the last key written and the running
 target's `spinout_copy_state` table *in the same transaction as the batch*, so a crash at any instant leaves either
 the batch and its checkpoint or neither: a rerun resumes exactly after the last committed key, without loss or
 duplicates. A table without a primary key has no key to resume from: it is copied in one transaction, and refused
-above `database.no_pk_row_limit` rows. The source is only ever read.
+above `database.no_pk_row_limit` rows. The source is only ever read. On a PostgreSQL target, fresh tables are
+loaded without their keys and indexes, rebuilt afterwards (spinout.data.deferkeys).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from spinout.data import deferkeys
 from spinout.data.schema import db_message, mask_url, scrub
 from spinout.errors import DataMismatch, ToolError, UnsafeSourceError
 from spinout.progress import Progress
@@ -47,6 +50,7 @@ class CopyOptions:
     batch_size: int = 5000
     no_pk_row_limit: int = 1_000_000
     pass_through: bool = True  # let the servers move the rows when both ends allow it (see pass_through_route)
+    defer_keys: bool = True  # PostgreSQL target: load fresh tables without keys and indexes, rebuild them after
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,25 @@ def copy_service(
 ) -> list[TableCopy]:
     """Copy `tables` (already in foreign-key order) of `service` from `source` to `target`; resumable."""
     ensure_target(target, service_md)
+    if deferkeys.applies(target):
+        deferkeys.ensure_table(target)
+        if options.defer_keys:
+            fresh = [service_md.tables[n] for n in tables if _is_fresh(target, service, service_md.tables[n])]
+            deferkeys.defer(target, service, fresh, progress)
     results = []
     for name in tables:
         results.append(
             _copy_table(source, target, source_md.tables[name], service_md.tables[name], service, options, progress)
         )
+    if deferkeys.applies(target):
+        # also what an earlier, interrupted run set aside, even when every table was already copied
+        deferkeys.restore(target, service, progress)
     return results
+
+
+def _is_fresh(target: sa.Engine, service: str, dst: sa.Table) -> bool:
+    """No checkpoint and no rows yet: spinout is about to load the whole table."""
+    return _state(target, service, dst.name) is None and _count(target, dst) == 0
 
 
 def _state(target: sa.Engine, service: str, table: str) -> sa.Row[Any] | None:
@@ -225,20 +242,29 @@ def _copy_table(
         select = sa.select(*(src.c[c] for c in columns)).order_by(*keys).limit(options.batch_size)
         key_index = [columns.index(c) for c in pk]
         route = pass_through_route(source, target) if options.pass_through else None
-        with source.connect() as sconn:
+        with source.connect() as sconn, ThreadPoolExecutor(1, thread_name_prefix="spinout-read") as reader:
+
+            def read(after: list[Any] | None) -> list[tuple[Any, ...]]:
+                batch = _fetch(sconn, select if after is None else select.where(after_key(keys, after)))
+                sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
+                return batch
+
+            # Through Python, the next batch is read (in one thread, the only user of the source connection)
+            # while this one is written: the two servers and the two halves of the conversion work at once.
+            pending = reader.submit(read, last) if route is None else None
             while True:
-                if route is None:
-                    query = select if last is None else select.where(after_key(keys, last))
-                    batch = _fetch(sconn, query)
-                    sconn.rollback()  # end the read transaction between batches: no long-held snapshot on the source
+                if pending is not None:
+                    batch = pending.result()
                     if not batch:
                         break
                     last = [batch[-1][i] for i in key_index]
+                    pending = reader.submit(read, last)
                     with target.begin() as tconn:
                         _write_batch(tconn, target, dst, columns, pk, batch)
                         _save_state(tconn, service, src.name, encode_key(last), rows + len(batch), False, existed)
                     count = len(batch)
                 else:
+                    assert route is not None  # no reader: the servers move the rows
                     high = _upper_bound(sconn, keys, last, options.batch_size)
                     if high is None:
                         sconn.rollback()
@@ -409,7 +435,9 @@ def _rejected(
 
 def pass_through_route(source: sa.Engine, target: sa.Engine) -> str | None:
     """How rows can go without passing through Python: MariaDB/MySQL → the same server (another schema) as one
-    INSERT ... SELECT per batch. None otherwise."""
+    INSERT ... SELECT per batch. None otherwise. (PostgreSQL → PostgreSQL as `COPY (SELECT ...) TO STDOUT` streamed
+    into `COPY ... FROM STDIN` was tried: no faster, and more client CPU — psycopg hands the stream over one row
+    per chunk — than psycopg's C loaders and `write_row`.)"""
     s, t = source.dialect.name, target.dialect.name
     if s == t == "mysql":
         a, b = source.url, target.url
