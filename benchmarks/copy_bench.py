@@ -9,8 +9,10 @@ as a child process (`python -m spinout db copy ...`), so its figure includes sta
 (os.wait4) at two sizes to show that memory stays flat in the number of rows. The naive loop is timed on a slice
 (`--naive-rows`), since it is a rate.
 
-    python -m benchmarks.copy --rows 1000000 --repeat 3   (as a module: a script named copy.py would shadow the
-    standard library's copy module)
+    python -m benchmarks.copy_bench --rows 1000000 --repeat 3
+
+(Not named copy.py: a file of that name in benchmarks/ shadows the standard library's copy module for every
+benchmark run as a script.)
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and MariaDB on 127.0.0.1:3306 (root, no password), and
 the pg_dump/psql and mysqldump/mysql clients. Results go to docs/benchmarks.md by hand.
