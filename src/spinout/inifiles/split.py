@@ -231,16 +231,20 @@ class _Engine:
         self.rename = rename
         self.outcome = SplitOutcome(originals=dict(files))
 
+    def _existing(self, location: str, name: str, field: str) -> IniDocument:
+        """The parsed file `name`, or a located error when the config directory lacks it."""
+        if self.originals.get(name) is None:
+            raise UnsafeSourceError(
+                f"{location}: the config file {name!r} does not exist in the config directory",
+                hint=f"check --config-dir and {field}",
+            )
+        return self.docs[name]
+
     # -- moving -----------------------------------------------------------------------------------------------
 
     def apply_rule(self, sr: ServiceRule) -> None:
         rule = sr.rule
-        if self.originals.get(rule.from_) is None:
-            raise UnsafeSourceError(
-                f"{sr.location}: the config file {rule.from_!r} does not exist in the config directory",
-                hint="check --config-dir and the rule's 'from'",
-            )
-        src = self.docs[rule.from_]
+        src = self._existing(sr.location, rule.from_, "the rule's 'from'")
         section = src.section(rule.section)
         if section is None:
             self.outcome.notes.append(
@@ -449,12 +453,7 @@ class _Engine:
     # -- core settings ----------------------------------------------------------------------------------------
 
     def apply_setting(self, location: str, st: CoreSetting) -> None:
-        if self.originals.get(st.file) is None:
-            raise UnsafeSourceError(
-                f"{location}: the config file {st.file!r} does not exist in the config directory",
-                hint="check --config-dir and core.settings' 'file'",
-            )
-        doc = self.docs[st.file]
+        doc = self._existing(location, st.file, "core.settings' 'file'")
         section = doc.section(st.section)
         if section is None:
             self._separate(doc)
