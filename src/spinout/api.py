@@ -398,14 +398,20 @@ RENAMES_STATE = ".spinout-follow-renames.json"
 
 
 def split(
-    plan_path: Path, *, force: bool = False, verify: bool = False, progress: Progress | None = None
+    plan_path: Path,
+    *,
+    force: bool = False,
+    verify: bool = False,
+    progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> history_split.SplitResult | history_verify.VerifyResult:
-    """`spinout split PLAN`: every target in one walk of the source history; with `verify`, audit it after."""
+    """`spinout split PLAN`: every target in one walk of the source history; with `verify`, audit it after.
+    `jobs`: worker processes sharing the targets (default: one per core)."""
     progress = progress or NullProgress()
     plan = load_checked_plan(plan_path)
     repo = open_repository(plan.source_repo)
     specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
-    result = history_split.split(repo, specs, force=force, progress=progress)
+    result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs)
     for spec, report in zip(specs, result.targets, strict=True):
         report.followed = [old for old, _ in spec.rules.old_names]
     if verify:

@@ -181,6 +181,50 @@ class _Background:
             self.proc.communicate()
 
 
+class _Linked:
+    """The core's first copy in "remove" mode, as `git clone --local` makes it: the source's object files linked
+    (copied where the file system cannot link) and its refs written — no pack to compute, so the walk has both
+    cores. It holds every object of the source, also those of refs the plan does not take. A rerun fetches."""
+
+    def __init__(self, source: pygit2.Repository, git_dir: Path, tips: Mapping[str, bytes]) -> None:
+        src_objects = Path(source.path) / "objects"
+        dst_objects = git_dir / "objects"
+        try:
+            for src in sorted(src_objects.rglob("*")):
+                rel = src.relative_to(src_objects)
+                if src.is_dir() or rel.parts[0] == "info" or src.name.startswith("tmp"):
+                    continue
+                dst = dst_objects / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+        except OSError as exc:
+            raise ToolError(
+                f"copying the history into {git_dir} failed: {exc}",
+                hint="check the disk space and permissions of the target directory",
+            ) from exc
+        repo = pygit2.Repository(str(git_dir))
+        for ref, oid in tips.items():
+            repo.references.create(ref, pygit2.Oid(raw=oid), force=True)
+
+    def wait(self) -> None:
+        """Done in the constructor."""
+
+    def kill(self) -> None:
+        """Nothing runs."""
+
+
+def _can_link_objects(source: pygit2.Repository, git_dir: Path) -> bool:
+    """Whether the source's own object files hold all its objects (no alternates of its own), and the target is
+    a fresh, empty repository."""
+    alternates = Path(source.path) / "objects" / "info" / "alternates"
+    if alternates.is_file() and alternates.read_text().strip():
+        return False
+    return not any((git_dir / "objects" / "pack").glob("*.pack"))
+
+
 def resolve_refs(repo: pygit2.Repository, patterns: Sequence[str]) -> dict[str, bytes]:
     """Expand ref patterns against the source; {ref name: the object it points to (raw id)}.
 
@@ -305,8 +349,18 @@ def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = 
             git(["reset", "-q", "--hard", "HEAD"], cwd=spec.path, what=f"checking out {spec.name}")
 
 
-def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool, progress: Progress) -> SplitResult:
-    """Write every target in one walk over the source history."""
+def split(
+    source: pygit2.Repository,
+    specs: Sequence[TargetSpec],
+    *,
+    force: bool,
+    progress: Progress,
+    jobs: int | None = None,
+) -> SplitResult:
+    """Write every target in one walk over the source history.
+
+    `jobs`: how many worker processes share the rewritten targets (default: one per core, at most one per
+    target); each worker walks the new source commits once for its targets. 1 walks in this process."""
     start = time.monotonic()
     if source.is_shallow:
         raise UnsafeSourceError(
@@ -317,10 +371,10 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     base_tips = resolve_refs(source, base_patterns)
     reports: list[TargetReport] = []
     runs: list[_Run] = []
-    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background]] = []
+    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]] = []
     try:
         _prepare_all(source, specs, force, base_tips, progress, reports, runs, removals)
-        walked = _walk_all(source, runs, progress) if runs else 0
+        walked, finished = _walk_targets(source, runs, progress, jobs) if runs else (0, [])
         # the core's copy ran beside the walk; its removal commit and maps come now
         for spec, git_dir, report, saved_tips, fetch in removals:
             fetch.wait()
@@ -333,7 +387,7 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     finals: list[tuple[Path, TargetSpec, list[str] | None, bool]] = [
         (git_dir, spec, None, False) for spec, git_dir, *_ in removals
     ]
-    finals += [(*_finish_target(source, *r, progress), True) for r in runs]
+    finals += [(*f, True) for f in finished]
     with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
         for done in [pool.submit(_finalize, *args) for args in finals]:
             done.result()
@@ -352,7 +406,7 @@ def _prepare_all(
     progress: Progress,
     reports: list[TargetReport],
     runs: list[_Run],
-    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background]],
+    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]],
 ) -> None:
     """Open or create every target; start the "remove"-mode copies; set up one `TargetRun` per rewritten one."""
     reader = TreeReader(source)
@@ -362,7 +416,11 @@ def _prepare_all(
         reports.append(report)
         if spec.mode == "remove":
             progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
-            fetch = _Background(_fetch_args(source, git_dir, base_tips), f"copying the history into {spec.name}")
+            fetch: _Background | _Linked
+            if saved is None and _can_link_objects(source, git_dir):
+                fetch = _Linked(source, git_dir, base_tips)
+            else:
+                fetch = _Background(_fetch_args(source, git_dir, base_tips), f"copying the history into {spec.name}")
             removals.append((spec, git_dir, report, list(saved_tips.values()), fetch))
             continue
         tips = dict(base_tips)
@@ -392,7 +450,22 @@ def _prepare_all(
         runs.append((spec, git_dir, run, tips, report))
 
 
-def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress) -> int:
+def _walk_targets(
+    source: pygit2.Repository, runs: list[_Run], progress: Progress, jobs: int | None
+) -> tuple[int, list[tuple[Path, TargetSpec, list[str] | None]]]:
+    """Walk the source for every rewritten target and finish them (refs, pack index, maps, state): in this
+    process, or spread over worker processes (`spinout.history.workers`). Returns the number of source
+    commits walked and, per target in `runs` order, the arguments of `_finalize`."""
+    from spinout.history import workers
+
+    groups = workers.plan_groups(len(runs), jobs)
+    if len(groups) < 2:
+        walked = _walk_all(source, runs, progress)
+        return walked, [_finish_target(source, *r, progress) for r in runs]
+    return workers.run_groups(source, runs, groups, progress, _walk_all, _finish_target)
+
+
+def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress, task: str = "split") -> int:
     """The one walk over the source: every new commit, for every target that does not have it yet."""
     walked = 0
     walk = Walk(source)
@@ -410,7 +483,9 @@ def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress) -
                 walker.hide(pygit2.Oid(raw=commit))
     order = [c.id.raw for c in walker]
     _limit_walks(source, runs, order)
-    progress.start("split", f"walking {len(order)} source commits", total=len(order))
+    names = ", ".join(spec.name for spec, *_ in runs)
+    what = f"walking {len(order)} source commits" + (f" for {names}" if task != "split" else "")
+    progress.start(task, what, total=len(order))
     try:
         for n, oid in enumerate(order, 1):
             todo = [
@@ -425,12 +500,12 @@ def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress) -
                 for run in todo:
                     process_commit(walk, run, c)
             if n % 256 == 0 or n == len(order):
-                progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
+                progress.advance(task, n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
     except BaseException:
         for _spec, _gd, run, _tips, _report in runs:
             run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
         raise
-    progress.finish("split", f"walked {walked} commits")
+    progress.finish(task, f"walked {walked} commits" + (f" for {names}" if task != "split" else ""))
     return walked
 
 

@@ -1,0 +1,197 @@
+"""The rewritten targets of a split spread over worker processes, one per core.
+
+Each target's rewrite depends only on the source and its own rules, so targets are independent: a worker
+(forked after the targets are prepared, so it inherits their packs, states and filters) walks the new source
+commits once for its group of targets, then finishes them — refs, pack index, commit-map, ref-map and state —
+exactly as the single-process walk does, so the results are byte for byte the same. The parent relays the
+workers' progress events and waits. An error in a worker stops the others (each drops its unfinished pack);
+targets a worker already finished keep their complete state, and the next run goes on incrementally.
+
+Forking is used only where the platform forks cleanly (Linux); elsewhere, and with `jobs = 1`, the walk runs
+in the calling process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pygit2
+
+from spinout.errors import ToolError
+from spinout.history.rewrite import TreeReader
+from spinout.progress import Event, Progress
+
+if TYPE_CHECKING:
+    from spinout.history.split import TargetSpec, _Run
+
+Finished = tuple[Path, "TargetSpec", list[str] | None]
+WalkFn = Callable[[pygit2.Repository, list["_Run"], Progress, str], int]
+FinishFn = Callable[..., Finished]
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def plan_groups(targets: int, jobs: int | None) -> list[list[int]]:
+    """Target indexes per worker: `jobs` workers (default: one per core), never more than targets; targets dealt
+    out in turn. A single group means: no workers, walk in this process."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    wanted = jobs if jobs is not None else available_cores()
+    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        wanted = 1
+    count = max(1, min(wanted, targets))
+    return [list(range(i, targets, count)) for i in range(count)]
+
+
+class _PipeSink:
+    """A worker's progress events, sent to the parent."""
+
+    def __init__(self, conn: multiprocessing.connection.Connection) -> None:
+        self.conn = conn
+
+    def emit(self, event: Event) -> None:
+        self.conn.send(("event", event))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a ToolError carrying its text and traceback."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        text = "".join(traceback.format_exception(exc)).strip()
+        return ToolError(f"a split worker failed: {type(exc).__name__}: {exc}", hint=f"traceback:\n{text}")
+
+
+def _worker(
+    conn: multiprocessing.connection.Connection,
+    index: int,
+    source_path: str,
+    runs: list[_Run],
+    walk_all: WalkFn,
+    finish: FinishFn,
+) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, a worker only stops when told (SIGTERM below).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        # a repository of its own: no libgit2 file offset or cache shared with the parent or another worker
+        source = pygit2.Repository(source_path)
+        reader = TreeReader(source)
+        for _spec, _git_dir, run, _tips, _report in runs:
+            run.filter.repo = source
+            run.filter.reader = reader
+        progress = Progress(_PipeSink(conn))
+        walked = walk_all(source, runs, progress, f"split:{index}")
+        finished = [finish(source, *r, progress) for r in runs]
+        # the reports' figures and each target's previous refs go back; the parent has the rest
+        conn.send(("done", walked, [(r[4], f[2]) for r, f in zip(runs, finished, strict=True)]))
+    except _Stopped:
+        conn.send(("stopped",))
+    except BaseException as exc:  # every failure goes to the parent, which raises it
+        conn.send(("error", _portable(exc)))
+    finally:
+        conn.close()
+
+
+class _Stopped(BaseException):
+    """The parent asked this worker to stop (another one failed, or the user interrupted)."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise _Stopped()
+
+
+def run_groups(
+    source: pygit2.Repository,
+    runs: list[_Run],
+    groups: Sequence[Sequence[int]],
+    progress: Progress,
+    walk_all: WalkFn,
+    finish: FinishFn,
+) -> tuple[int, list[Finished]]:
+    """Walk and finish each group of `runs` in a forked worker; return (commits walked, `finish` results in
+    `runs` order). The parent's TargetReports are updated with the workers' figures."""
+    ctx = multiprocessing.get_context("fork")
+    procs: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection, list[int]]] = []
+    results: dict[int, Finished] = {}
+    walked = 0
+    failure: BaseException | None = None
+    try:
+        for index, group in enumerate(groups):
+            parent_end, child_end = ctx.Pipe(duplex=False)
+            started: multiprocessing.process.BaseProcess = ctx.Process(
+                target=_worker,
+                args=(child_end, index, source.path, [runs[i] for i in group], walk_all, finish),
+                name=f"spinout-split-{index}",
+                daemon=True,
+            )
+            started.start()
+            child_end.close()
+            procs.append((started, parent_end, list(group)))
+        pending = {conn: (proc, group) for proc, conn, group in procs}
+        while pending:
+            for conn in multiprocessing.connection.wait(list(pending)):
+                assert isinstance(conn, multiprocessing.connection.Connection)
+                proc, group = pending[conn]
+                try:
+                    message = conn.recv()
+                except EOFError:
+                    del pending[conn]
+                    proc.join()
+                    if failure is None:
+                        failure = ToolError(
+                            f"split worker {proc.name} ended without a result (exit code {proc.exitcode})",
+                            hint="run again with --jobs 1 and --debug, and report it",
+                        )
+                        _stop_all(procs)
+                    continue
+                kind = message[0]
+                if kind == "event":
+                    progress.emit(message[1])
+                    continue
+                del pending[conn]
+                if kind == "done":
+                    walked = max(walked, message[1])
+                    for i, (report, previous) in zip(group, message[2], strict=True):
+                        spec, git_dir, _run, _tips, own_report = runs[i]
+                        own_report.__dict__.update(report.__dict__)
+                        results[i] = (git_dir, spec, previous)
+                elif kind == "error" and failure is None:
+                    failure = message[1]
+                    _stop_all(procs)
+    except BaseException:
+        _stop_all(procs)
+        for proc, _conn, _group in procs:
+            proc.join()
+        raise
+    for proc, _conn, _group in procs:
+        proc.join()
+    if failure is not None:
+        raise failure
+    missing = [runs[i][0].name for i in range(len(runs)) if i not in results]
+    if missing:
+        raise ToolError(f"split workers stopped before finishing {', '.join(missing)}", hint="run the split again")
+    return walked, [results[i] for i in range(len(runs))]
+
+
+def _stop_all(
+    procs: Sequence[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection, list[int]]],
+) -> None:
+    for proc, _conn, _group in procs:
+        if proc.is_alive() and proc.pid is not None:
+            os.kill(proc.pid, signal.SIGTERM)
