@@ -178,15 +178,24 @@ def run_groups(
         _stop_all(procs)
         for proc, _conn, _group in procs:
             proc.join()
+        _drop_unfinished_packs(runs)
         raise
     for proc, _conn, _group in procs:
         proc.join()
+    _drop_unfinished_packs(runs)
     if failure is not None:
         raise failure
     missing = [runs[i][0].name for i in range(len(runs)) if i not in results]
     if missing:
         raise ToolError(f"split workers stopped before finishing {', '.join(missing)}", hint="run the split again")
     return walked, [results[i] for i in range(len(runs))]
+
+
+def _drop_unfinished_packs(runs: Sequence[_Run]) -> None:
+    """The parent's side of each target's pack: its inherited handle closed, and the file removed when a worker
+    stopped before indexing it (a finished pack is gone already)."""
+    for _spec, _git_dir, run, _tips, _report in runs:
+        run.sink.abort()
 
 
 def _stop_all(
