@@ -97,13 +97,17 @@ def test_workers_write_the_same_targets_as_one_process(tmp_path: Path, source: R
 def test_plan_groups_deal_every_target_once() -> None:
     for targets in range(1, 7):
         for jobs in (None, 1, 2, 3, 8):
-            groups = workers.plan_groups(targets, jobs)
+            groups = workers.plan_groups([1.0] * targets, jobs)
             assert sorted(i for g in groups for i in g) == list(range(targets))
             assert len(groups) <= targets
             if jobs is not None:
                 assert len(groups) == min(jobs, targets)
+    # heaviest first, each to the least loaded worker: the core's complement (2.0) gets a worker of its own
+    # while the services share the other
+    assert workers.plan_groups([1.0, 1.1, 2.0], 2) == [[2], [0, 1]]
+    assert workers.plan_groups([1.1, 1.0, 1.0, 2.0], 2) == [[2, 3], [0, 1]]
     with pytest.raises(ValueError, match="at least 1"):
-        workers.plan_groups(3, 0)
+        workers.plan_groups([1.0, 1.0, 1.0], 0)
 
 
 def _no_temporary_packs(out: Path) -> None:

@@ -15,8 +15,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -372,24 +372,38 @@ def split(
     reports: list[TargetReport] = []
     runs: list[_Run] = []
     removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]] = []
-    try:
-        _prepare_all(source, specs, force, base_tips, progress, reports, runs, removals)
-        walked, finished = _walk_targets(source, runs, progress, jobs) if runs else (0, [])
-        # the core's copy ran beside the walk; its removal commit and maps come now
-        for spec, git_dir, report, saved_tips, fetch in removals:
-            fetch.wait()
-            _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips)
-    finally:
-        for *_, fetch in removals:
-            fetch.kill()
-    # Packing and checking out are git processes, mostly single-threaded: every target's side by side (the
-    # core's copy is standalone already, it only needs its work tree).
-    finals: list[tuple[Path, TargetSpec, list[str] | None, bool]] = [
-        (git_dir, spec, None, False) for spec, git_dir, *_ in removals
-    ]
-    finals += [(*f, True) for f in finished]
-    with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
-        for done in [pool.submit(_finalize, *args) for args in finals]:
+    # Packing and checking out are git processes, mostly single-threaded: each target's starts as soon as the
+    # target is written, beside the walks still going on and the other targets' (the core's copy is standalone
+    # already, it only needs its work tree).
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        finals: list[Future[None]] = []
+
+        def finished(git_dir: Path, spec: TargetSpec, previous: list[str] | None) -> None:
+            finals.append(pool.submit(_finalize, git_dir, spec, previous, True))
+
+        walk = WalkPlan([], {}, [])
+
+        def core() -> None:
+            # the core's copy ran beside the walk (or was linked): its removal commit and maps
+            for spec, git_dir, report, saved_tips, fetch in removals:
+                fetch.wait()
+                # its commit-map lists the commits its tips reach: known from the walk when that was complete
+                known = walk.graph if walk.graph and not walk.hidden and not saved_tips else None
+                _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips, known)
+                finals.append(pool.submit(_finalize, git_dir, spec, None, False))
+
+        try:
+            _prepare_all(source, specs, force, base_tips, progress, reports, runs, removals)
+            if runs:
+                walk = _walk_order(source, runs)
+                walked = _walk_targets(source, runs, walk.order, progress, jobs, meanwhile=core, finished=finished)
+            else:
+                walked = 0
+                core()
+        finally:
+            for *_, fetch in removals:
+                fetch.kill()
+        for done in finals:
             done.result()
     for spec, _gd, report, _saved, _fetch in removals:
         progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(report.removal_commit)[:12]}")
@@ -450,39 +464,116 @@ def _prepare_all(
         runs.append((spec, git_dir, run, tips, report))
 
 
+PARALLEL_MIN = 4_000  # commits x targets below which worker processes cost more than they save
+
+
 def _walk_targets(
-    source: pygit2.Repository, runs: list[_Run], progress: Progress, jobs: int | None
-) -> tuple[int, list[tuple[Path, TargetSpec, list[str] | None]]]:
-    """Walk the source for every rewritten target and finish them (refs, pack index, maps, state): in this
-    process, or spread over worker processes (`spinout.history.workers`). Returns the number of source
-    commits walked and, per target in `runs` order, the arguments of `_finalize`."""
+    source: pygit2.Repository,
+    runs: list[_Run],
+    order: list[bytes],
+    progress: Progress,
+    jobs: int | None,
+    *,
+    meanwhile: Callable[[], None],
+    finished: Callable[[Path, TargetSpec, list[str] | None], None],
+) -> int:
+    """Walk the source for every rewritten target and finish each (refs, pack index, maps, state), calling
+    `finished` with the arguments of `_finalize` as each target is done: in this process, or spread over worker
+    processes (`spinout.history.workers`) while this process runs `meanwhile`. Returns the number of source
+    commits walked."""
     from spinout.history import workers
 
-    groups = workers.plan_groups(len(runs), jobs)
+    weights = [_weight(spec) for spec, *_ in runs]
+    small = jobs is None and len(order) * len(runs) < PARALLEL_MIN
+    groups = [list(range(len(runs)))] if small else workers.plan_groups(weights, jobs)
     if len(groups) < 2:
-        walked = _walk_all(source, runs, progress)
-        return walked, [_finish_target(source, *r, progress) for r in runs]
-    return workers.run_groups(source, runs, groups, progress, _walk_all, _finish_target)
+        walked = _walk_all(source, runs, progress, order)
+        for r in runs:
+            finished(*_finish_target(source, *r, progress))
+        meanwhile()
+        return walked
+    return workers.run_groups(source, runs, groups, order, progress, _walk_all, _finish_target, meanwhile, finished)
 
 
-def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress, task: str = "split") -> int:
-    """The one walk over the source: every new commit, for every target that does not have it yet."""
-    walked = 0
-    walk = Walk(source)
+def _weight(spec: TargetSpec) -> float:
+    """A rough relative cost of rewriting a target, to deal targets out to workers: the core's complement keeps
+    most of every tree; earlier names and merged branches add paths and commits."""
+    weight = 2.0 if spec.rules.invert else 1.0
+    return weight + 0.1 * bool(spec.rules.old_names) + 0.1 * bool(spec.merge_refs)
+
+
+def rev_list(
+    source: pygit2.Repository, tips: Sequence[bytes], hidden: Sequence[bytes], *, topo: bool
+) -> list[tuple[bytes, tuple[bytes, ...]]]:
+    """The commits `tips` reach and `hidden` do not, each with its parents (raw ids), by `git rev-list --parents`
+    (several times faster than a libgit2 walk made of Python objects); with `topo`, parents before children."""
+    if not tips:
+        return []
+    revs = "".join(f"{t.hex()}\n" for t in tips) + "".join(f"^{h.hex()}\n" for h in hidden)
+    args = ["git", "--git-dir", str(Path(source.path)), "rev-list", "--parents", "--stdin"]
+    if topo:
+        args += ["--topo-order", "--reverse"]
+    proc = subprocess.run(args, input=revs.encode(), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise ToolError(
+            f"listing the source's commits failed: {proc.stderr.decode(errors='replace').strip()}",
+            hint="check the source repository with `git fsck`; run again with --debug",
+        )
+    out = []
+    for line in proc.stdout.splitlines():
+        ids = [bytes.fromhex(h.decode()) for h in line.split()]
+        out.append((ids[0], tuple(ids[1:])))
+    return out
+
+
+def reach(graph: Mapping[bytes, tuple[bytes, ...]], tips: Sequence[bytes]) -> set[bytes]:
+    """The commits of `graph` (commit -> parents) that `tips` reach inside it."""
+    seen: set[bytes] = set()
+    todo = [t for t in tips if t in graph]
+    while todo:
+        oid = todo.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        todo.extend(p for p in graph[oid] if p in graph and p not in seen)
+    return seen
+
+
+@dataclass
+class WalkPlan:
+    """What the walk visits: `order` (parents first), `graph` (each walked commit's parents) and the commits
+    `hidden` because every target has them already."""
+
+    order: list[bytes]
+    graph: dict[bytes, tuple[bytes, ...]]
+    hidden: list[bytes]
+
+
+def _walk_order(source: pygit2.Repository, runs: list[_Run]) -> WalkPlan:
+    """The commits to walk, parents first: every commit the targets' tips reach that not every target has yet.
+    Limits each target's own walk to what its tips reach (`_limit_walks`)."""
     previous = [run.previous for _s, _g, run, _t, _r in runs]
-    all_tips = {tip for _, _, _, tips, _ in runs for tip in tips.values()}
-    walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    for tip in sorted(all_tips):
-        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+    all_tips = sorted({peel_commit(source, tip) for _, _, _, tips, _ in runs for tip in tips.values()})
     # Hide a previously walked tip only when every target already has its commit (and so all its ancestors)
+    hidden: list[bytes] = []
     for tip in sorted(set.intersection(*previous) if previous else set()):
         # a tip the source no longer has hides nothing; commits already known are skipped anyway
         with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
             commit = peel_commit(source, tip)
             if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
-                walker.hide(pygit2.Oid(raw=commit))
-    order = [c.id.raw for c in walker]
-    _limit_walks(source, runs, order)
+                hidden.append(commit)
+    listed = rev_list(source, all_tips, hidden, topo=True)
+    plan = WalkPlan([c for c, _ in listed], dict(listed), hidden)
+    _limit_walks(source, runs, plan.graph)
+    return plan
+
+
+def _walk_all(
+    source: pygit2.Repository, runs: list[_Run], progress: Progress, order: list[bytes], task: str = "split"
+) -> int:
+    """The one walk over the source: every commit of `order`, for every target that does not have it yet."""
+    walked = 0
+    walk = Walk(source)
     names = ", ".join(spec.name for spec, *_ in runs)
     what = f"walking {len(order)} source commits" + (f" for {names}" if task != "split" else "")
     progress.start(task, what, total=len(order))
@@ -512,24 +603,18 @@ def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress, t
 _Run = tuple[TargetSpec, Path, TargetRun, dict[str, bytes], "TargetReport"]
 
 
-def _limit_walks(source: pygit2.Repository, runs: list[_Run], order: list[bytes]) -> None:
+def _limit_walks(source: pygit2.Repository, runs: list[_Run], graph: Mapping[bytes, tuple[bytes, ...]]) -> None:
     """A target whose refs reach fewer commits than the union (another service's merge refs) walks only its own:
-    of the commits this walk visits, those its own tips reach (found by following parents inside the walk)."""
+    of the commits this walk visits, those its own tips reach."""
     union = {t for _, _, _, tips, _ in runs for t in tips.values()}
-    in_walk = set(order)
+    reaches: dict[frozenset[bytes], set[bytes]] = {}
     for _spec, _gd, run, tips, _r in runs:
-        own = set(tips.values())
+        own = frozenset(tips.values())
         if own == union:
             continue
-        reach: set[bytes] = set()
-        todo = [c for c in (peel_commit(source, t) for t in sorted(own)) if c in in_walk]
-        while todo:
-            oid = todo.pop()
-            if oid in reach:
-                continue
-            reach.add(oid)
-            todo.extend(p.raw for p in commit_at(source, oid).parent_ids if p.raw in in_walk and p.raw not in reach)
-        run.walk = reach
+        if own not in reaches:
+            reaches[own] = reach(graph, sorted({peel_commit(source, tip) for tip in own}))
+        run.walk = reaches[own]
 
 
 def _finish_target(
@@ -642,9 +727,11 @@ def _remove_mode(
     report: TargetReport,
     progress: Progress,
     previous: Sequence[str] = (),
+    known: Mapping[bytes, tuple[bytes, ...]] | None = None,
 ) -> None:
     """The core in "remove" mode: the source history as is (fetched by `_fetch_args`' command, which has run),
-    plus the removal commit on the main branch."""
+    plus the removal commit on the main branch. `known`: the walk's graph (commit -> parents), when it holds
+    every commit the tips reach."""
     repo = pygit2.Repository(str(git_dir))
     for name in list(repo.references):
         if name.startswith(("refs/heads/", "refs/tags/")) and name not in tips:
@@ -667,14 +754,17 @@ def _remove_mode(
     # the history is the source's: the commit-map is the identity over every commit the refs reach (a rerun adds
     # the commits its previous tips did not reach)
     state = CommitState()
-    walker = source.walk(None, pygit2.enums.SortMode.NONE)
-    for tip in sorted(tips.values()):
-        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
-    for old_tip in sorted(previous):
-        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
-            walker.hide(pygit2.Oid(raw=peel_commit(source, bytes.fromhex(old_tip))))
-    for c in walker:
-        state.record(c.id.raw, c.id.raw, pruned=False)
+    core_tips = sorted({peel_commit(source, tip) for tip in tips.values()})
+    if known is not None:
+        commits = reach(known, core_tips)
+    else:
+        hidden = []
+        for old_tip in sorted(previous):
+            with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+                hidden.append(peel_commit(source, bytes.fromhex(old_tip)))
+        commits = {c for c, _ in rev_list(source, core_tips, hidden, topo=False)}
+    for c in commits:
+        state.record(c, c, pruned=False)
     write_commit_map(spinout_dir(git_dir) / "commit-map", state, incremental=bool(previous))
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])

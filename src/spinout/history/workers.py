@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from spinout.history.split import TargetSpec, _Run
 
 Finished = tuple[Path, "TargetSpec", list[str] | None]
-WalkFn = Callable[[pygit2.Repository, list["_Run"], Progress, str], int]
+WalkFn = Callable[[pygit2.Repository, list["_Run"], Progress, list[bytes], str], int]
 FinishFn = Callable[..., Finished]
 
 
@@ -45,16 +45,23 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan_groups(targets: int, jobs: int | None) -> list[list[int]]:
-    """Target indexes per worker: `jobs` workers (default: one per core), never more than targets; targets dealt
-    out in turn. A single group means: no workers, walk in this process."""
+def plan_groups(weights: Sequence[float], jobs: int | None) -> list[list[int]]:
+    """Target indexes per worker: `jobs` workers (default: one per core), never more than targets, each target
+    given to the least loaded worker, heaviest first (`weights`: relative costs). A single group means: no
+    workers, walk in this process."""
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     wanted = jobs if jobs is not None else available_cores()
     if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         wanted = 1
-    count = max(1, min(wanted, targets))
-    return [list(range(i, targets, count)) for i in range(count)]
+    count = max(1, min(wanted, len(weights)))
+    groups: list[list[int]] = [[] for _ in range(count)]
+    loads = [0.0] * count
+    for i in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
+        least = min(range(count), key=lambda g: (loads[g], g))
+        groups[least].append(i)
+        loads[least] += weights[i]
+    return [sorted(g) for g in groups]
 
 
 class _PipeSink:
@@ -82,6 +89,7 @@ def _worker(
     index: int,
     source_path: str,
     runs: list[_Run],
+    order: list[bytes],
     walk_all: WalkFn,
     finish: FinishFn,
 ) -> None:
@@ -96,7 +104,7 @@ def _worker(
             run.filter.repo = source
             run.filter.reader = reader
         progress = Progress(_PipeSink(conn))
-        walked = walk_all(source, runs, progress, f"split:{index}")
+        walked = walk_all(source, runs, progress, order, f"split:{index}")
         finished = [finish(source, *r, progress) for r in runs]
         # the reports' figures and each target's previous refs go back; the parent has the rest
         conn.send(("done", walked, [(r[4], f[2]) for r, f in zip(runs, finished, strict=True)]))
@@ -120,12 +128,16 @@ def run_groups(
     source: pygit2.Repository,
     runs: list[_Run],
     groups: Sequence[Sequence[int]],
+    order: list[bytes],
     progress: Progress,
     walk_all: WalkFn,
     finish: FinishFn,
-) -> tuple[int, list[Finished]]:
-    """Walk and finish each group of `runs` in a forked worker; return (commits walked, `finish` results in
-    `runs` order). The parent's TargetReports are updated with the workers' figures."""
+    meanwhile: Callable[[], None],
+    finished: Callable[[Path, TargetSpec, list[str] | None], None],
+) -> int:
+    """Walk `order` and finish each group of `runs` in a forked worker, while this process runs `meanwhile`;
+    call `finished` for each target as its worker reports it done (in the order they come). Returns the number
+    of commits walked. The parent's TargetReports are updated with the workers' figures."""
     ctx = multiprocessing.get_context("fork")
     procs: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection, list[int]]] = []
     results: dict[int, Finished] = {}
@@ -136,13 +148,14 @@ def run_groups(
             parent_end, child_end = ctx.Pipe(duplex=False)
             started: multiprocessing.process.BaseProcess = ctx.Process(
                 target=_worker,
-                args=(child_end, index, source.path, [runs[i] for i in group], walk_all, finish),
+                args=(child_end, index, source.path, [runs[i] for i in group], order, walk_all, finish),
                 name=f"spinout-split-{index}",
                 daemon=True,
             )
             started.start()
             child_end.close()
             procs.append((started, parent_end, list(group)))
+        meanwhile()
         pending = {conn: (proc, group) for proc, conn, group in procs}
         while pending:
             for conn in multiprocessing.connection.wait(list(pending)):
@@ -171,6 +184,7 @@ def run_groups(
                         spec, git_dir, _run, _tips, own_report = runs[i]
                         own_report.__dict__.update(report.__dict__)
                         results[i] = (git_dir, spec, previous)
+                        finished(git_dir, spec, previous)
                 elif kind == "error" and failure is None:
                     failure = message[1]
                     _stop_all(procs)
@@ -188,7 +202,7 @@ def run_groups(
     missing = [runs[i][0].name for i in range(len(runs)) if i not in results]
     if missing:
         raise ToolError(f"split workers stopped before finishing {', '.join(missing)}", hint="run the split again")
-    return walked, [results[i] for i in range(len(runs))]
+    return walked
 
 
 def _drop_unfinished_packs(runs: Sequence[_Run]) -> None:
