@@ -410,10 +410,18 @@ def split(
     progress = progress or NullProgress()
     plan = load_checked_plan(plan_path)
     repo = open_repository(plan.source_repo)
-    specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
-    result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs)
-    for spec, report in zip(specs, result.targets, strict=True):
-        report.followed = [old for old, _ in spec.rules.old_names]
+    following = frozenset(s.name for s in plan.service if s.follow_renames)
+    final: list[history_split.TargetSpec] = []
+
+    def resolve() -> list[history_split.TargetSpec]:
+        # follow_renames' walk: with workers, it runs while the other targets are walked already
+        final[:] = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
+        return final
+
+    specs = history_split.targets_from_plan(plan)  # the following services' rules are completed by resolve()
+    later = history_split.Later(following, resolve) if following else None
+    result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs, later=later)
+    specs = final or specs
     if verify:
         checked = history_verify.verify(repo, specs, progress)
         if checked.exit_code:

@@ -183,3 +183,33 @@ def test_remove_mode_core_of_a_source_with_alternates_is_fetched(
     core = tmp_path / "out" / "acme" / ".git"
     assert not (core / "objects" / "info" / "alternates").exists()
     subprocess.run(["git", "--git-dir", str(core), "fsck", "--full", "--strict"], check=True, capture_output=True)
+
+
+def _sample_outputs(out: Path, names: list[str]) -> dict[str, tuple[dict[str, str], str, str]]:
+    result = {}
+    for name in names:
+        git_dir = out / name / ".git"
+        sd = git_dir / "spinout"
+        result[name] = (git_refs(git_dir), (sd / "commit-map").read_text(), (sd / "ref-map").read_text())
+    return result
+
+
+@pytest.mark.parametrize("history", ["remove", "rewrite"])
+def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(tmp_path: Path, history: str) -> None:
+    """The sample: a service following renames (its rules completed while the others already walk, in a worker of
+    its own), a merged feature branch, tags, the core in both modes."""
+    from spinout.sample import build_sample
+
+    plan = build_sample(tmp_path / "s", commits=300, rows=20).plan
+    text = plan.read_text().replace('history = "remove"', f'history = "{history}"')
+    runs = {}
+    for jobs in (1, 2, 3):
+        out = f"out{jobs}"
+        variant = plan.with_name(f"plan{jobs}.toml")
+        variant.write_text(text.replace('dir = "out"', f'dir = "{out}"'))
+        result = api.split(variant, jobs=jobs)
+        reports = [t.to_json() | {"path": ""} for t in result.targets]
+        runs[jobs] = (reports, _sample_outputs(plan.parent / out, [t["name"] for t in reports]))
+    assert any(t["followed"] for t in runs[1][0])  # the case this test is about
+    assert runs[2] == runs[1]
+    assert runs[3] == runs[1]

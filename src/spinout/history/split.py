@@ -86,6 +86,15 @@ class TargetSpec:
         return hashlib.sha256(blob).hexdigest()
 
 
+@dataclass(frozen=True)
+class Later:
+    """Targets whose final specs come from work that can run beside the other targets' walks (follow_renames):
+    their names, and the callable that returns their final specs."""
+
+    names: frozenset[str]
+    resolve: Callable[[], Sequence[TargetSpec]]
+
+
 @dataclass
 class TargetReport:
     name: str
@@ -356,11 +365,14 @@ def split(
     force: bool,
     progress: Progress,
     jobs: int | None = None,
+    later: Later | None = None,
 ) -> SplitResult:
     """Write every target in one walk over the source history.
 
     `jobs`: how many worker processes share the rewritten targets (default: one per core, at most one per
-    target); each worker walks the new source commits once for its targets. 1 walks in this process."""
+    target); each worker walks the new source commits once for its targets. 1 walks in this process.
+    `later`: targets of `specs` whose final specs are still to be worked out (follow_renames): with workers, that
+    work runs while the other targets are walked already."""
     start = time.monotonic()
     if source.is_shallow:
         raise UnsafeSourceError(
@@ -392,11 +404,29 @@ def split(
                 _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips, known)
                 finals.append(pool.submit(_finalize, git_dir, spec, None, False))
 
+        def prepare_later() -> list[_Run]:
+            assert later is not None
+            final = {spec.name: spec for spec in later.resolve()}
+            more: list[_Run] = []
+            _prepare_all(source, [final[name] for name in later_names], force, base_tips, progress, reports, more, [])
+            return more
+
+        later_names = [s.name for s in specs if later is not None and s.name in later.names]
         try:
-            _prepare_all(source, specs, force, base_tips, progress, reports, runs, removals)
-            if runs:
+            ready = [s for s in specs if s.name not in later_names]
+            _prepare_all(source, ready, force, base_tips, progress, reports, runs, removals)
+            if runs or later_names:
                 walk = _walk_order(source, runs)
-                walked = _walk_targets(source, runs, walk.order, progress, jobs, meanwhile=core, finished=finished)
+                walked = _walk_targets(
+                    source,
+                    runs,
+                    walk,
+                    progress,
+                    jobs,
+                    meanwhile=core,
+                    finished=finished,
+                    later=prepare_later if later_names else None,
+                )
             else:
                 walked = 0
                 core()
@@ -407,6 +437,10 @@ def split(
             done.result()
     for spec, _gd, report, _saved, _fetch in removals:
         progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(report.removal_commit)[:12]}")
+    for spec, _gd, _run, _tips, report in runs:
+        report.followed = [old for old, _ in spec.rules.old_names]
+    position = {spec.name: i for i, spec in enumerate(specs)}
+    reports.sort(key=lambda r: position[r.name])
     for spec, _gd, _run, _tips, report in runs:
         progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
     return SplitResult(reports, walked, time.monotonic() - start)
@@ -470,29 +504,47 @@ PARALLEL_MIN = 4_000  # commits x targets below which worker processes cost more
 def _walk_targets(
     source: pygit2.Repository,
     runs: list[_Run],
-    order: list[bytes],
+    walk: WalkPlan,
     progress: Progress,
     jobs: int | None,
     *,
     meanwhile: Callable[[], None],
     finished: Callable[[Path, TargetSpec, list[str] | None], None],
+    later: Callable[[], list[_Run]] | None = None,
 ) -> int:
     """Walk the source for every rewritten target and finish each (refs, pack index, maps, state), calling
     `finished` with the arguments of `_finalize` as each target is done: in this process, or spread over worker
-    processes (`spinout.history.workers`) while this process runs `meanwhile`. Returns the number of source
-    commits walked."""
+    processes (`spinout.history.workers`) while this process runs `meanwhile`. `later` prepares more targets
+    (those whose rules follow_renames completes): with workers, it runs here while the first workers walk, and its
+    targets get a worker of their own. Returns the number of source commits walked."""
     from spinout.history import workers
 
-    weights = [_weight(spec) for spec, *_ in runs]
-    small = jobs is None and len(order) * len(runs) < PARALLEL_MIN
-    groups = [list(range(len(runs)))] if small else workers.plan_groups(weights, jobs)
-    if len(groups) < 2:
-        walked = _walk_all(source, runs, progress, order)
+    small = jobs is None and len(walk.order) * (len(runs) + 1) < PARALLEL_MIN
+    if small or not workers.can_fork(jobs):
+        if later is not None:
+            runs.extend(later())
+            walk.__dict__.update(_walk_order(source, runs).__dict__)
+        walked = _walk_all(source, runs, progress, walk.order)
         for r in runs:
             finished(*_finish_target(source, *r, progress))
         meanwhile()
         return walked
-    return workers.run_groups(source, runs, groups, order, progress, _walk_all, _finish_target, meanwhile, finished)
+    cores = jobs if jobs is not None else workers.available_cores()
+    pool = workers.Pool(source, _walk_all, _finish_target)
+    try:
+        if runs:
+            groups = workers.plan_groups([_weight(spec) for spec, *_ in runs], max(1, cores - (later is not None)))
+            for group in groups:
+                pool.start([runs[i] for i in group], walk.order)
+        if later is not None:
+            more = later()
+            pool.start(more, _walk_order(source, more).order)
+            runs.extend(more)
+        meanwhile()
+    except BaseException:
+        pool.close()
+        raise
+    return pool.wait(progress, finished)
 
 
 def _weight(spec: TargetSpec) -> float:

@@ -49,11 +49,7 @@ def plan_groups(weights: Sequence[float], jobs: int | None) -> list[list[int]]:
     """Target indexes per worker: `jobs` workers (default: one per core), never more than targets, each target
     given to the least loaded worker, heaviest first (`weights`: relative costs). A single group means: no
     workers, walk in this process."""
-    if jobs is not None and jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    wanted = jobs if jobs is not None else available_cores()
-    if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
-        wanted = 1
+    wanted = (jobs if jobs is not None else available_cores()) if can_fork(jobs) else 1
     count = max(1, min(wanted, len(weights)))
     groups: list[list[int]] = [[] for _ in range(count)]
     loads = [0.0] * count
@@ -124,85 +120,106 @@ def _stop(signum: int, frame: Any) -> None:
     raise _Stopped()
 
 
-def run_groups(
-    source: pygit2.Repository,
-    runs: list[_Run],
-    groups: Sequence[Sequence[int]],
-    order: list[bytes],
-    progress: Progress,
-    walk_all: WalkFn,
-    finish: FinishFn,
-    meanwhile: Callable[[], None],
-    finished: Callable[[Path, TargetSpec, list[str] | None], None],
-) -> int:
-    """Walk `order` and finish each group of `runs` in a forked worker, while this process runs `meanwhile`;
-    call `finished` for each target as its worker reports it done (in the order they come). Returns the number
-    of commits walked. The parent's TargetReports are updated with the workers' figures."""
-    ctx = multiprocessing.get_context("fork")
-    procs: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection, list[int]]] = []
-    results: dict[int, Finished] = {}
-    walked = 0
-    failure: BaseException | None = None
-    try:
-        for index, group in enumerate(groups):
-            parent_end, child_end = ctx.Pipe(duplex=False)
-            started: multiprocessing.process.BaseProcess = ctx.Process(
-                target=_worker,
-                args=(child_end, index, source.path, [runs[i] for i in group], order, walk_all, finish),
-                name=f"spinout-split-{index}",
-                daemon=True,
-            )
-            started.start()
-            child_end.close()
-            procs.append((started, parent_end, list(group)))
-        meanwhile()
-        pending = {conn: (proc, group) for proc, conn, group in procs}
-        while pending:
-            for conn in multiprocessing.connection.wait(list(pending)):
-                assert isinstance(conn, multiprocessing.connection.Connection)
-                proc, group = pending[conn]
-                try:
-                    message = conn.recv()
-                except EOFError:
-                    del pending[conn]
-                    proc.join()
-                    if failure is None:
-                        failure = ToolError(
-                            f"split worker {proc.name} ended without a result (exit code {proc.exitcode})",
-                            hint="run again with --jobs 1 and --debug, and report it",
-                        )
-                        _stop_all(procs)
-                    continue
-                kind = message[0]
-                if kind == "event":
-                    progress.emit(message[1])
-                    continue
-                del pending[conn]
-                if kind == "done":
-                    walked = max(walked, message[1])
-                    for i, (report, previous) in zip(group, message[2], strict=True):
-                        spec, git_dir, _run, _tips, own_report = runs[i]
-                        own_report.__dict__.update(report.__dict__)
-                        results[i] = (git_dir, spec, previous)
-                        finished(git_dir, spec, previous)
-                elif kind == "error" and failure is None:
-                    failure = message[1]
-                    _stop_all(procs)
-    except BaseException:
-        _stop_all(procs)
-        for proc, _conn, _group in procs:
+def can_fork(jobs: int | None) -> bool:
+    """Whether worker processes can be used at all: a platform that forks cleanly, and more than one job."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    wanted = jobs if jobs is not None else available_cores()
+    return wanted > 1 and sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+class Pool:
+    """Forked workers, each walking and finishing a group of targets; groups may start at different times (a
+    target whose rules are still being worked out starts when they are known)."""
+
+    def __init__(self, source: pygit2.Repository, walk_all: WalkFn, finish: FinishFn) -> None:
+        self.source = source
+        self.walk_all = walk_all
+        self.finish = finish
+        self._ctx = multiprocessing.get_context("fork")
+        self._procs: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]] = []
+        self._groups: dict[multiprocessing.connection.Connection, list[_Run]] = {}
+
+    def start(self, runs: list[_Run], order: list[bytes]) -> None:
+        """Fork a worker that walks `order` for `runs` and finishes them."""
+        index = len(self._procs)
+        parent_end, child_end = self._ctx.Pipe(duplex=False)
+        proc: multiprocessing.process.BaseProcess = self._ctx.Process(
+            target=_worker,
+            args=(child_end, index, self.source.path, runs, order, self.walk_all, self.finish),
+            name=f"spinout-split-{index}",
+            daemon=True,
+        )
+        proc.start()
+        child_end.close()
+        self._procs.append((proc, parent_end))
+        self._groups[parent_end] = runs
+
+    def wait(self, progress: Progress, finished: Callable[[Path, TargetSpec, list[str] | None], None]) -> int:
+        """Relay the workers' progress until all are done; call `finished` for each target as its worker reports
+        it done. Returns the number of commits walked (the most any worker walked). The parent's TargetReports
+        take the workers' figures. On a failure the other workers are stopped, and the failure raised."""
+        walked = 0
+        failure: BaseException | None = None
+        done: set[int] = set()
+        by_conn = {conn: proc for proc, conn in self._procs}
+        pending = set(by_conn)
+        try:
+            while pending:
+                for conn in multiprocessing.connection.wait(list(pending)):
+                    assert isinstance(conn, multiprocessing.connection.Connection)
+                    proc = by_conn[conn]
+                    try:
+                        message = conn.recv()
+                    except EOFError:
+                        pending.discard(conn)
+                        proc.join()
+                        if failure is None:
+                            failure = ToolError(
+                                f"split worker {proc.name} ended without a result (exit code {proc.exitcode})",
+                                hint="run again with --jobs 1 and --debug, and report it",
+                            )
+                            self.stop()
+                        continue
+                    kind = message[0]
+                    if kind == "event":
+                        progress.emit(message[1])
+                        continue
+                    pending.discard(conn)
+                    if kind == "done":
+                        walked = max(walked, message[1])
+                        for run, (report, previous) in zip(self._groups[conn], message[2], strict=True):
+                            spec, git_dir, _run, _tips, own_report = run
+                            own_report.__dict__.update(report.__dict__)
+                            done.add(id(run))
+                            finished(git_dir, spec, previous)
+                    elif kind == "error" and failure is None:
+                        failure = message[1]
+                        self.stop()
+        except BaseException:
+            self.close()
+            raise
+        self.close()
+        if failure is not None:
+            raise failure
+        missing = [run[0].name for runs in self._groups.values() for run in runs if id(run) not in done]
+        if missing:
+            raise ToolError(f"split workers stopped before finishing {', '.join(missing)}", hint="run the split again")
+        return walked
+
+    def stop(self) -> None:
+        """Ask every running worker to stop (each drops its unfinished packs)."""
+        for proc, _conn in self._procs:
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGTERM)
+
+    def close(self) -> None:
+        """Stop what still runs, wait for every worker, remove packs a stopped worker left."""
+        self.stop()
+        for proc, _conn in self._procs:
             proc.join()
-        _drop_unfinished_packs(runs)
-        raise
-    for proc, _conn, _group in procs:
-        proc.join()
-    _drop_unfinished_packs(runs)
-    if failure is not None:
-        raise failure
-    missing = [runs[i][0].name for i in range(len(runs)) if i not in results]
-    if missing:
-        raise ToolError(f"split workers stopped before finishing {', '.join(missing)}", hint="run the split again")
-    return walked
+        for runs in self._groups.values():
+            _drop_unfinished_packs(runs)
 
 
 def _drop_unfinished_packs(runs: Sequence[_Run]) -> None:
@@ -210,11 +227,3 @@ def _drop_unfinished_packs(runs: Sequence[_Run]) -> None:
     stopped before indexing it (a finished pack is gone already)."""
     for _spec, _git_dir, run, _tips, _report in runs:
         run.sink.abort()
-
-
-def _stop_all(
-    procs: Sequence[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection, list[int]]],
-) -> None:
-    for proc, _conn, _group in procs:
-        if proc.is_alive() and proc.pid is not None:
-            os.kill(proc.pid, signal.SIGTERM)
