@@ -29,7 +29,7 @@ from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
 from spinout.plan.validate import repo_problems
 from spinout.progress import NullProgress, Progress
-from spinout.repo import GitRepoView, open_repository
+from spinout.repo import GitRepoView, open_repository, release_native_memory
 from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
 
@@ -414,8 +414,14 @@ def split(
     final: list[history_split.TargetSpec] = []
 
     def resolve() -> list[history_split.TargetSpec]:
-        # follow_renames' walk: with workers, it runs while the other targets are walked already
-        final[:] = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
+        # follow_renames' walk: with workers, it runs while the other targets are walked already. On a repository
+        # object of its own, dropped after: libgit2's cache of the whole history is not kept (nor inherited by
+        # the worker forked next).
+        walk_repo = pygit2.Repository(repo.path)
+        old_names = _earlier_names(plan, walk_repo, progress)
+        del walk_repo
+        release_native_memory()
+        final[:] = history_split.targets_from_plan(plan, old_names)
         return final
 
     specs = history_split.targets_from_plan(plan)  # the following services' rules are completed by resolve()
