@@ -515,8 +515,9 @@ def _walk_targets(
     """Walk the source for every rewritten target and finish each (refs, pack index, maps, state), calling
     `finished` with the arguments of `_finalize` as each target is done: in this process, or spread over worker
     processes (`spinout.history.workers`) while this process runs `meanwhile`. `later` prepares more targets
-    (those whose rules follow_renames completes): with workers, it runs here while the first workers walk, and its
-    targets get a worker of their own. Returns the number of source commits walked."""
+    (those whose rules follow_renames completes): with workers, it runs here while the first workers walk (one
+    core is left for it), and its targets are then dealt out to workers of their own. Returns the number of
+    source commits walked."""
     from spinout.history import workers
 
     small = jobs is None and len(walk.order) * (len(runs) + 1) < PARALLEL_MIN
@@ -537,8 +538,11 @@ def _walk_targets(
             for group in groups:
                 pool.start([runs[i] for i in group], walk.order)
         if later is not None:
+            # every core again: the first workers may still walk, but the work left is what matters
             more = later()
-            pool.start(more, _walk_order(source, more).order)
+            more_order = _walk_order(source, more).order
+            for group in workers.plan_groups([_weight(spec) for spec, *_ in more], cores):
+                pool.start([more[i] for i in group], more_order)
             runs.extend(more)
         meanwhile()
     except BaseException:
