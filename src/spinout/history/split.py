@@ -109,6 +109,7 @@ class TargetReport:
     merged: list[str] = field(default_factory=list)
     removal_commit: str | None = None
     followed: list[str] = field(default_factory=list)  # old names follow_renames added
+    kept_refs: dict[str, str] = field(default_factory=dict)  # ref moved by someone else -> where its commit was kept
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -149,10 +150,51 @@ class SplitResult:
                 out.append(f"  followed {len(t.followed)} earlier names: {', '.join(t.followed[:5])}")
             for ref in t.merged:
                 out.append(f"  merged {ref} into the main branch")
+            for ref, kept in t.kept_refs.items():
+                out.append(f"  {ref} held commits spinout had not written: kept as {kept}")
         if self.verified is not None:
             counts = ", ".join(f"{name} {n}" for name, n in self.verified.items())
             out.append(f"verified: every kept commit's tree re-derived from the source ({counts})")
         return out
+
+
+WRITTEN_REFS = "written-refs.json"  # in the target's spinout dir: the refs as the last run left them
+KEPT_PREFIX = "refs/spinout/kept/"
+
+
+def keep_moved_refs(repo: pygit2.Repository, git_dir: Path, report: TargetReport, progress: Progress) -> None:
+    """Before a rerun moves a target's branches and tags: keep, under refs/spinout/kept/, every one that someone
+    else moved since the last run (a `spinout rewrite` commit, a hand-made fix-up), so the rerun loses nothing."""
+    path = spinout_dir(git_dir) / WRITTEN_REFS
+    if not path.is_file():
+        return  # no record (a target from before this record existed): nothing to compare with
+    written: dict[str, str] = json.loads(path.read_text())
+    for name in sorted(repo.references):
+        if not name.startswith(("refs/heads/", "refs/tags/")):
+            continue
+        now = str(repo.references[name].target)
+        if written.get(name) == now:
+            continue
+        kept = KEPT_PREFIX + name.removeprefix("refs/")
+        repo.references.create(kept, pygit2.Oid(hex=now), force=True)
+        report.kept_refs[name] = kept
+        progress.warn(
+            f"{report.name}: {name} held commits spinout had not written; they are kept as {kept} (a `spinout "
+            "rewrite` commit is made again by running it again)"
+        )
+
+
+def record_written_refs(repo: pygit2.Repository, git_dir: Path) -> None:
+    """The target's branches and tags as this run leaves them (see `keep_moved_refs`)."""
+    refs = {
+        name: str(repo.references[name].target)
+        for name in sorted(repo.references)
+        if name.startswith(("refs/heads/", "refs/tags/"))
+    }
+    path = spinout_dir(git_dir) / WRITTEN_REFS
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(refs, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def git(args: Sequence[str], *, cwd: Path | None = None, what: str = "git") -> str:
@@ -464,6 +506,8 @@ def _prepare_all(
         reports.append(report)
         if spec.mode == "remove":
             progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
+            if report.incremental:  # before the fetch moves them
+                keep_moved_refs(pygit2.Repository(str(git_dir)), git_dir, report, progress)
             fetch: _Background | _Linked
             if saved is None and _can_link_objects(source, git_dir):
                 fetch = _Linked(source, git_dir, base_tips)
@@ -711,6 +755,8 @@ def _finish_target(
         if report.incremental
         else None
     )
+    if report.incremental:
+        keep_moved_refs(repo, git_dir, report, progress)
     for name in list(repo.references):
         if (name.startswith(("refs/heads/", "refs/tags/"))) and name not in new_refs:
             repo.references.delete(name)
@@ -719,6 +765,7 @@ def _finish_target(
     for merge_ref in spec.merge_refs:
         if _merge_into_main(repo, spec, merge_ref, new_refs):
             report.merged.append(merge_ref)
+    record_written_refs(repo, git_dir)
     sd = spinout_dir(git_dir)
     write_commit_map(sd / "commit-map", run.state, incremental=report.incremental)
     write_ref_map(sd / "ref-map", ref_rows)
@@ -805,6 +852,7 @@ def _remove_mode(
     sig = pygit2.Signature("spinout", "spinout@localhost", head.commit_time, 0)
     commit = repo.create_commit(None, sig, sig, msg, pygit2.Oid(raw=new_tree), [head.id])
     repo.references.create(spec.main_ref, commit, force=True)
+    record_written_refs(repo, git_dir)
     report.removal_commit = str(commit)
     report.refs = {r: (str(commit) if r == spec.main_ref else o.hex()) for r, o in sorted(tips.items())}
     # the history is the source's: the commit-map is the identity over every commit the refs reach (a rerun adds
