@@ -194,14 +194,22 @@ def _sample_outputs(out: Path, names: list[str]) -> dict[str, tuple[dict[str, st
     return result
 
 
-@pytest.mark.parametrize("history", ["remove", "rewrite"])
-def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(tmp_path: Path, history: str) -> None:
+@pytest.mark.parametrize(("history", "all_follow"), [("remove", False), ("rewrite", False), ("remove", True)])
+def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(
+    tmp_path: Path, history: str, all_follow: bool
+) -> None:
     """The sample: a service following renames (its rules completed while the others already walk, in a worker of
-    its own), a merged feature branch, tags, the core in both modes."""
+    its own), a merged feature branch, tags, the core in both modes; and every service following renames (nothing
+    walks until their rules are known; the core's copy is made meanwhile)."""
     from spinout.sample import build_sample
 
     plan = build_sample(tmp_path / "s", commits=300, rows=20).plan
     text = plan.read_text().replace('history = "remove"', f'history = "{history}"')
+    if all_follow:
+        for svc in ("fw", "vpn"):
+            rename = f'rename = {{ "acme/" = "acme_{svc}/" }}'
+            text = text.replace(rename, f"{rename}\nfollow_renames = true")
+        assert text.count("follow_renames = true") == 3
     runs = {}
     for jobs in (1, 2, 3):
         out = f"out{jobs}"

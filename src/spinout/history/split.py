@@ -537,6 +537,10 @@ def _walk_targets(
             groups = workers.plan_groups([_weight(spec) for spec, *_ in runs], max(1, cores - (later is not None)))
             for group in groups:
                 pool.start([runs[i] for i in group], walk.order)
+        if later is not None and not runs:
+            # nothing walks yet: the core's removal commit and checkout first, beside follow_renames' walk
+            meanwhile()
+            meanwhile = _nothing
         if later is not None:
             # every core again: the first workers may still walk, but the work left is what matters
             more = later()
@@ -549,6 +553,10 @@ def _walk_targets(
         pool.close()
         raise
     return pool.wait(progress, finished)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _weight(spec: TargetSpec) -> float:
