@@ -106,6 +106,10 @@ def test_plan_groups_deal_every_target_once() -> None:
     # while the services share the other
     assert workers.plan_groups([1.0, 1.1, 2.0], 2) == [[2], [0, 1]]
     assert workers.plan_groups([1.1, 1.0, 1.0, 2.0], 2) == [[2, 3], [0, 1]]
+    # a core preloaded with follow_renames and the services waiting for it: the ready targets share the other
+    # core unless that leaves it the busier one
+    assert workers.plan_groups([1.0, 1.0], 2, preload=1.7) == [[0, 1]]
+    assert workers.plan_groups([2.0, 1.0, 1.0], 2, preload=1.7) == [[1], [0, 2]]
     with pytest.raises(ValueError, match="at least 1"):
         workers.plan_groups([1.0, 1.0, 1.0], 0)
 
