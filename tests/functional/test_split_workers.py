@@ -214,14 +214,22 @@ def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(
             rename = f'rename = {{ "acme/" = "acme_{svc}/" }}'
             text = text.replace(rename, f"{rename}\nfollow_renames = true")
         assert text.count("follow_renames = true") == 3
-    runs = {}
-    for jobs in (1, 2, 3):
-        out = f"out{jobs}"
-        variant = plan.with_name(f"plan{jobs}.toml")
-        variant.write_text(text.replace('dir = "out"', f'dir = "{out}"'))
-        result = api.split(variant, jobs=jobs)
-        reports = [t.to_json() | {"path": ""} for t in result.targets]
-        runs[jobs] = (reports, _sample_outputs(plan.parent / out, [t["name"] for t in reports]))
-    assert any(t["followed"] for t in runs[1][0])  # the case this test is about
-    assert runs[2] == runs[1]
-    assert runs[3] == runs[1]
+    for rerun in (False, True):
+        if rerun:  # the source gains commits (one renames a service file): each variant reruns incrementally
+            src = RepoBuilder(plan.parent / "acme")
+            tip = src.repo.references["refs/heads/main"].peel(pygit2.Commit)
+            plugin = src.repo[tip.tree["acme/services/lb/plugin.py"].id].data
+            src.commit("lb: rename", {"acme/services/lb/plugin.py": None, "acme/services/lb/lb_plugin.py": plugin})
+            src.commit("fw: more", {"acme/services/fw/more.py": "y = 1\n"})
+        runs = {}
+        for jobs in (1, 2, 3):
+            out = f"out{jobs}"
+            variant = plan.with_name(f"plan{jobs}.toml")
+            variant.write_text(text.replace('dir = "out"', f'dir = "{out}"'))
+            result = api.split(variant, jobs=jobs)
+            reports = [t.to_json() | {"path": ""} for t in result.targets]
+            assert all(t["incremental"] == rerun for t in reports)
+            runs[jobs] = (reports, _sample_outputs(plan.parent / out, [t["name"] for t in reports]))
+        assert any(t["followed"] for t in runs[1][0])  # the case this test is about
+        assert runs[2] == runs[1]
+        assert runs[3] == runs[1]
