@@ -106,6 +106,10 @@ def test_plan_groups_deal_every_target_once() -> None:
     # while the services share the other
     assert workers.plan_groups([1.0, 1.1, 2.0], 2) == [[2], [0, 1]]
     assert workers.plan_groups([1.1, 1.0, 1.0, 2.0], 2) == [[2, 3], [0, 1]]
+    # a core preloaded with follow_renames and the services waiting for it: the ready targets share the other
+    # core unless that leaves it the busier one
+    assert workers.plan_groups([1.0, 1.0], 2, preload=1.7) == [[0, 1]]
+    assert workers.plan_groups([2.0, 1.0, 1.0], 2, preload=1.7) == [[1], [0, 2]]
     with pytest.raises(ValueError, match="at least 1"):
         workers.plan_groups([1.0, 1.0, 1.0], 0)
 
@@ -194,22 +198,38 @@ def _sample_outputs(out: Path, names: list[str]) -> dict[str, tuple[dict[str, st
     return result
 
 
-@pytest.mark.parametrize("history", ["remove", "rewrite"])
-def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(tmp_path: Path, history: str) -> None:
+@pytest.mark.parametrize(("history", "all_follow"), [("remove", False), ("rewrite", False), ("remove", True)])
+def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(
+    tmp_path: Path, history: str, all_follow: bool
+) -> None:
     """The sample: a service following renames (its rules completed while the others already walk, in a worker of
-    its own), a merged feature branch, tags, the core in both modes."""
+    its own), a merged feature branch, tags, the core in both modes; and every service following renames (nothing
+    walks until their rules are known; the core's copy is made meanwhile)."""
     from spinout.sample import build_sample
 
     plan = build_sample(tmp_path / "s", commits=300, rows=20).plan
     text = plan.read_text().replace('history = "remove"', f'history = "{history}"')
-    runs = {}
-    for jobs in (1, 2, 3):
-        out = f"out{jobs}"
-        variant = plan.with_name(f"plan{jobs}.toml")
-        variant.write_text(text.replace('dir = "out"', f'dir = "{out}"'))
-        result = api.split(variant, jobs=jobs)
-        reports = [t.to_json() | {"path": ""} for t in result.targets]
-        runs[jobs] = (reports, _sample_outputs(plan.parent / out, [t["name"] for t in reports]))
-    assert any(t["followed"] for t in runs[1][0])  # the case this test is about
-    assert runs[2] == runs[1]
-    assert runs[3] == runs[1]
+    if all_follow:
+        for svc in ("fw", "vpn"):
+            rename = f'rename = {{ "acme/" = "acme_{svc}/" }}'
+            text = text.replace(rename, f"{rename}\nfollow_renames = true")
+        assert text.count("follow_renames = true") == 3
+    for rerun in (False, True):
+        if rerun:  # the source gains commits (one renames a service file): each variant reruns incrementally
+            src = RepoBuilder(plan.parent / "acme")
+            tip = src.repo.references["refs/heads/main"].peel(pygit2.Commit)
+            plugin = src.repo[tip.tree["acme/services/lb/plugin.py"].id].data
+            src.commit("lb: rename", {"acme/services/lb/plugin.py": None, "acme/services/lb/lb_plugin.py": plugin})
+            src.commit("fw: more", {"acme/services/fw/more.py": "y = 1\n"})
+        runs = {}
+        for jobs in (1, 2, 3):
+            out = f"out{jobs}"
+            variant = plan.with_name(f"plan{jobs}.toml")
+            variant.write_text(text.replace('dir = "out"', f'dir = "{out}"'))
+            result = api.split(variant, jobs=jobs)
+            reports = [t.to_json() | {"path": ""} for t in result.targets]
+            assert all(t["incremental"] == rerun for t in reports)
+            runs[jobs] = (reports, _sample_outputs(plan.parent / out, [t["name"] for t in reports]))
+        assert any(t["followed"] for t in runs[1][0])  # the case this test is about
+        assert runs[2] == runs[1]
+        assert runs[3] == runs[1]

@@ -468,6 +468,7 @@ def split(
                     meanwhile=core,
                     finished=finished,
                     later=prepare_later if later_names else None,
+                    later_specs=[s for s in specs if s.name in later_names],
                 )
             else:
                 walked = 0
@@ -543,6 +544,7 @@ def _prepare_all(
 
 
 PARALLEL_MIN = 4_000  # commits x targets below which worker processes cost more than they save
+FOLLOW_WEIGHT = 0.5  # follow_renames' walk, against a target's (see `_weight`; measured on the sample)
 
 
 def _walk_targets(
@@ -555,13 +557,14 @@ def _walk_targets(
     meanwhile: Callable[[], None],
     finished: Callable[[Path, TargetSpec, list[str] | None], None],
     later: Callable[[], list[_Run]] | None = None,
+    later_specs: Sequence[TargetSpec] = (),
 ) -> int:
     """Walk the source for every rewritten target and finish each (refs, pack index, maps, state), calling
     `finished` with the arguments of `_finalize` as each target is done: in this process, or spread over worker
     processes (`spinout.history.workers`) while this process runs `meanwhile`. `later` prepares more targets
-    (those whose rules follow_renames completes): with workers, it runs here while the first workers walk (one
-    core is left for it), and its targets are then dealt out to workers of their own. Returns the number of
-    source commits walked."""
+    (those whose rules follow_renames completes; `later_specs` their provisional specs): with workers, it runs
+    here while the first workers walk (the core it takes counts as loaded when the first targets are dealt out),
+    and its targets are then dealt out to workers of their own. Returns the number of source commits walked."""
     from spinout.history import workers
 
     small = jobs is None and len(walk.order) * (len(runs) + 1) < PARALLEL_MIN
@@ -578,9 +581,15 @@ def _walk_targets(
     pool = workers.Pool(source, _walk_all, _finish_target)
     try:
         if runs:
-            groups = workers.plan_groups([_weight(spec) for spec, *_ in runs], max(1, cores - (later is not None)))
+            # the core that will walk the following services after their follow_renames walk counts as loaded
+            preload = 0.0 if later is None else FOLLOW_WEIGHT + sum(_weight(s) for s in later_specs)
+            groups = workers.plan_groups([_weight(spec) for spec, *_ in runs], cores, preload)
             for group in groups:
                 pool.start([runs[i] for i in group], walk.order)
+        if later is not None and not runs:
+            # nothing walks yet: the core's removal commit and checkout first, beside follow_renames' walk
+            meanwhile()
+            meanwhile = _nothing
         if later is not None:
             # every core again: the first workers may still walk, but the work left is what matters
             more = later()
@@ -593,6 +602,10 @@ def _walk_targets(
         pool.close()
         raise
     return pool.wait(progress, finished)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _weight(spec: TargetSpec) -> float:

@@ -45,19 +45,21 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan_groups(weights: Sequence[float], jobs: int | None) -> list[list[int]]:
+def plan_groups(weights: Sequence[float], jobs: int | None, preload: float = 0.0) -> list[list[int]]:
     """Target indexes per worker: `jobs` workers (default: one per core), never more than targets, each target
-    given to the least loaded worker, heaviest first (`weights`: relative costs). A single group means: no
-    workers, walk in this process."""
+    given to the least loaded worker, heaviest first (`weights`: relative costs). `preload`: work already bound
+    to the first worker's core (follow_renames and the targets waiting for it); the targets dealt to that core
+    still get a worker of their own. A single group means: no workers, walk in this process."""
     wanted = (jobs if jobs is not None else available_cores()) if can_fork(jobs) else 1
-    count = max(1, min(wanted, len(weights)))
+    count = max(1, min(wanted, len(weights) + (preload > 0)))
     groups: list[list[int]] = [[] for _ in range(count)]
     loads = [0.0] * count
+    loads[0] = preload
     for i in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
         least = min(range(count), key=lambda g: (loads[g], g))
         groups[least].append(i)
         loads[least] += weights[i]
-    return [sorted(g) for g in groups]
+    return [sorted(g) for g in groups if g]
 
 
 class _PipeSink:
