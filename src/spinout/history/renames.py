@@ -356,14 +356,22 @@ class _Walk:
         self.diffed = 0
         self.searched = 0
         self._tries: dict[int, tuple[_Tracked, _Trie]] = {}
+        self._by_names: dict[frozenset[str], _Trie] = {}
 
     def _trie(self, tracked: _Tracked) -> _Trie:
-        # followed-name maps are shared between commits, so one trie per map object is built once
+        # followed-name maps are shared between commits, so one trie per map object is built once; and maps with
+        # the same names (a merge's sides rejoining, `_contribute`'s unions) share one trie, built once per set
         found = self._tries.get(id(tracked))
         if found is None or found[0] is not tracked:
             if len(self._tries) > 1000:
                 self._tries.clear()
-            found = self._tries[id(tracked)] = (tracked, _Trie.of(iter(tracked)))
+            names = frozenset(tracked)
+            trie = self._by_names.get(names)
+            if trie is None:
+                if len(self._by_names) > 1000:
+                    self._by_names.clear()
+                trie = self._by_names[names] = _Trie.of(iter(tracked))
+            found = self._tries[id(tracked)] = (tracked, trie)
         return found[1]
 
     def through_merge(self, merge: pygit2.Commit, parent: pygit2.Commit, tracked: _Tracked) -> _Tracked:

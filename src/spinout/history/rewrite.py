@@ -74,7 +74,7 @@ class TreeReader:
     """
 
     PARSED_LIMIT = 4_096  # whole parsed trees: a big directory is tens of kilobytes
-    LOOKUP_LIMIT = 20_000  # reuse is between the targets of one commit and its neighbours
+    LOOKUP_LIMIT = 5_000  # reuse is between the targets of one commit and its neighbours
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo

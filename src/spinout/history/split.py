@@ -567,7 +567,15 @@ def _walk_targets(
     and its targets are then dealt out to workers of their own. Returns the number of source commits walked."""
     from spinout.history import workers
 
-    small = jobs is None and len(walk.order) * (len(runs) + 1) < PARALLEL_MIN
+    if later is not None and not runs:
+        # nothing can walk before follow_renames is done: the core's removal commit and checkout beside that walk,
+        # then every target as if it had been ready
+        meanwhile()
+        meanwhile = _nothing
+        runs.extend(later())
+        later = None
+        walk.__dict__.update(_walk_order(source, runs).__dict__)
+    small = jobs is None and len(walk.order) * len(runs) < PARALLEL_MIN
     if small or not workers.can_fork(jobs):
         if later is not None:
             runs.extend(later())
@@ -580,16 +588,10 @@ def _walk_targets(
     cores = jobs if jobs is not None else workers.available_cores()
     pool = workers.Pool(source, _walk_all, _finish_target)
     try:
-        if runs:
-            # the core that will walk the following services after their follow_renames walk counts as loaded
-            preload = 0.0 if later is None else FOLLOW_WEIGHT + sum(_weight(s) for s in later_specs)
-            groups = workers.plan_groups([_weight(spec) for spec, *_ in runs], cores, preload)
-            for group in groups:
-                pool.start([runs[i] for i in group], walk.order)
-        if later is not None and not runs:
-            # nothing walks yet: the core's removal commit and checkout first, beside follow_renames' walk
-            meanwhile()
-            meanwhile = _nothing
+        # the core that will walk the following services after their follow_renames walk counts as loaded
+        preload = 0.0 if later is None else FOLLOW_WEIGHT + sum(_weight(s) for s in later_specs)
+        for group in workers.plan_groups([_weight(spec) for spec, *_ in runs], cores, preload):
+            pool.start([runs[i] for i in group], walk.order)
         if later is not None:
             # every core again: the first workers may still walk, but the work left is what matters
             more = later()

@@ -103,6 +103,8 @@ def _worker(
             run.filter.reader = reader
         progress = Progress(_PipeSink(conn))
         walked = walk_all(source, runs, progress, order, f"split:{index}")
+        # writing refs, maps and state takes a moment: not stopped half-way through (a stop waits for it)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         finished = [finish(source, *r, progress) for r in runs]
         # the reports' figures and each target's previous refs go back; the parent has the rest
         conn.send(("done", walked, [(r[4], f[2]) for r, f in zip(runs, finished, strict=True)]))
