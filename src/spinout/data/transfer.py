@@ -45,11 +45,18 @@ copy_state = sa.Table(
 )
 
 
+# Rows per batch when the plan does not say: through Python a batch is held in memory (twice, with the read-ahead);
+# on the PostgreSQL COPY relay it only streams through, and each batch costs a few round trips and a pipeline
+# restart, so larger batches are faster there (measured, docs/benchmarks.md).
+DEFAULT_BATCH = 5000
+RELAY_BATCH = 100_000
+
+
 @dataclass(frozen=True)
 class CopyOptions:
-    batch_size: int = 5000
+    batch_size: int | None = None  # None: DEFAULT_BATCH, or RELAY_BATCH on the PostgreSQL COPY relay
     no_pk_row_limit: int = 1_000_000
-    pass_through: bool = True  # let the servers move the rows when both ends allow it (see pass_through_route)
+    pass_through: bool = True  # keep the rows out of Python when both ends allow it (see pass_through_route)
     defer_keys: bool = True  # PostgreSQL target: load fresh tables without keys and indexes, rebuild them after
 
 
@@ -63,6 +70,7 @@ class TableCopy:
     copied: int  # rows written by this run
     seconds: float
     status: str  # "copied", "resumed", "already copied"
+    route: str = "python"  # how the rows went: "python", or a pass-through route (see pass_through_route)
 
     @property
     def rate(self) -> float:
@@ -162,10 +170,14 @@ def copy_service(
         if options.defer_keys:
             fresh = [service_md.tables[n] for n in tables if _is_fresh(target, service, service_md.tables[n])]
             deferkeys.defer(target, service, fresh, progress)
+    route = pass_through_route(source, target) if options.pass_through else None
+    progress.note(f"{service}: rows go {ROUTES[route or 'python']}")
     results = []
     for name in tables:
         results.append(
-            _copy_table(source, target, source_md.tables[name], service_md.tables[name], service, options, progress)
+            _copy_table(
+                source, target, source_md.tables[name], service_md.tables[name], service, options, route, progress
+            )
         )
     if deferkeys.applies(target):
         # also what an earlier, interrupted run set aside, even when every table was already copied
@@ -212,13 +224,14 @@ def _copy_table(
     dst: sa.Table,
     service: str,
     options: CopyOptions,
+    route: str | None,
     progress: Progress,
 ) -> TableCopy:
     task = f"copy:{service}:{src.name}"
     state = _state(target, service, src.name)
     if state is not None and state.done:
         progress.note(f"{service}: {src.name} already copied ({state.rows_copied} rows)")
-        return TableCopy(service, src.name, int(state.rows_copied), 0, 0.0, "already copied")
+        return TableCopy(service, src.name, int(state.rows_copied), 0, 0.0, "already copied", route or "python")
     if state is None and _count(target, dst) > 0:
         raise UnsafeSourceError(
             f"target table {dst.name} in {mask_url(target.url)} already holds rows that spinout did not copy",
@@ -230,6 +243,7 @@ def _copy_table(
     progress.start(task, f"{service}: {src.name}", total=total)
     started = time.monotonic()
     if not pk:
+        route = None  # one transaction through Python: there is no key to bound the batches with
         copied = _copy_without_key(source, target, src, dst, columns, service, total, options, progress, task)
         rows, status = copied, "copied"
     else:
@@ -239,9 +253,9 @@ def _copy_table(
         existed = state is not None
         copied = 0
         keys = [src.c[c] for c in pk]
-        select = sa.select(*(src.c[c] for c in columns)).order_by(*keys).limit(options.batch_size)
+        size = batch_rows(options, route)
+        select = sa.select(*(src.c[c] for c in columns)).order_by(*keys).limit(size)
         key_index = [columns.index(c) for c in pk]
-        route = pass_through_route(source, target) if options.pass_through else None
         with source.connect() as sconn, ThreadPoolExecutor(1, thread_name_prefix="spinout-read") as reader:
 
             def read(after: list[Any] | None) -> list[tuple[Any, ...]]:
@@ -265,7 +279,9 @@ def _copy_table(
                     count = len(batch)
                 else:
                     assert route is not None  # no reader: the servers move the rows
-                    high = _upper_bound(sconn, keys, last, options.batch_size)
+                    if route == "postgresql-copy":
+                        sconn.execute(_PG_READ_SETTINGS)
+                    high = _upper_bound(sconn, keys, last, size)
                     if high is None:
                         sconn.rollback()
                         break
@@ -282,7 +298,14 @@ def _copy_table(
             _save_state(tconn, service, src.name, encode_key(last) if last else None, rows, True, existed)
     seconds = time.monotonic() - started
     progress.finish(task, f"{service}: {src.name}: {rows} rows ({copied} copied, {_rate(copied, started)} rows/s)")
-    return TableCopy(service, src.name, rows, copied, seconds, status)
+    return TableCopy(service, src.name, rows, copied, seconds, status, route or "python")
+
+
+def batch_rows(options: CopyOptions, route: str | None) -> int:
+    """Rows per batch: the plan's, else the route's default."""
+    if options.batch_size is not None:
+        return options.batch_size
+    return RELAY_BATCH if route == "postgresql-copy" else DEFAULT_BATCH
 
 
 def _fetch(sconn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
@@ -323,7 +346,8 @@ def _copy_without_key(
     rows = 0
     started = time.monotonic()
     with source.connect() as sconn, target.begin() as tconn:
-        result = sconn.execution_options(yield_per=options.batch_size).execute(sa.select(*(src.c[c] for c in columns)))
+        everything = sa.select(*(src.c[c] for c in columns))
+        result = sconn.execution_options(yield_per=batch_rows(options, None)).execute(everything)
         for chunk in result.partitions():
             batch = [tuple(r) for r in chunk]
             _write_batch(tconn, target, dst, columns, [], batch)
@@ -433,16 +457,33 @@ def _rejected(
 # -- pass-through: the servers move the rows, spinout only bounds the batches -------------------------------------
 
 
+ROUTES = {
+    "python": "through Python (read in key order, written in batches)",
+    "mysql-same-server": "server-side: one INSERT ... SELECT per batch between two databases of one server",
+    "postgresql-copy": "as COPY data, unparsed: COPY (SELECT ...) TO STDOUT on the source relayed into COPY FROM STDIN",
+}
+
+
 def pass_through_route(source: sa.Engine, target: sa.Engine) -> str | None:
-    """How rows can go without passing through Python: MariaDB/MySQL → the same server (another schema) as one
-    INSERT ... SELECT per batch. None otherwise. (PostgreSQL → PostgreSQL as `COPY (SELECT ...) TO STDOUT` streamed
-    into `COPY ... FROM STDIN` was tried: no faster, and more client CPU — psycopg hands the stream over one row
-    per chunk — than psycopg's C loaders and `write_row`.)"""
+    """How rows can go without being converted to Python values and back, or None.
+
+    - MariaDB/MySQL → the same server (another schema): one INSERT ... SELECT per batch, the server moves the rows.
+    - PostgreSQL → PostgreSQL (psycopg on both ends, any two servers): each batch is `COPY (SELECT ... ORDER BY key)
+      TO STDOUT` on the source, its bytes relayed unparsed, in large chunks, into `COPY ... FROM STDIN` on the
+      target — what `pg_dump | psql` does, per checkpointed batch. (Through psycopg's Copy object, which hands the
+      stream over one row per call, this was no faster than the Python route; through libpq's calls and chunks
+      joined before writing it costs the client about a third of the CPU.) A server-side route, the target
+      pulling the rows with dblink, was measured too: no faster than this relay, and it needs an extension, the
+      privilege to create it, the source's password stored in the target's session and a target server that can
+      reach the source (docs/benchmarks.md).
+    """
     s, t = source.dialect.name, target.dialect.name
     if s == t == "mysql":
         a, b = source.url, target.url
         if (a.host, a.port, a.username) == (b.host, b.port, b.username) and a.database and b.database:
             return "mysql-same-server"
+    if s == t == "postgresql" and source.dialect.driver == target.dialect.driver == "psycopg":
+        return "postgresql-copy"
     return None
 
 
@@ -462,6 +503,8 @@ def _upper_bound(
 def _bounded(src: sa.Table, pk: list[str], last: list[Any] | None, high: list[Any]) -> sa.ColumnElement[bool]:
     keys = [src.c[c] for c in pk]
     upto = sa.not_(after_key(keys, high))
+    if len(keys) > 1:  # the redundant `k1 <= h1` ends the index range: the NOT above gives the planner none
+        upto = sa.and_(keys[0] <= high[0], upto)
     return upto if last is None else sa.and_(after_key(keys, last), upto)
 
 
@@ -480,6 +523,8 @@ def _pass_batch(
 ) -> int:
     """Move the rows with last < key <= high inside the target's open transaction; return how many."""
     try:
+        if route == "postgresql-copy":
+            return _pg_copy_relay(sconn, tconn, src, dst, columns, pk, last, high)
         return _mysql_insert_select(tconn, source, target, src, dst, columns, pk, last, high)
     except Exception as exc:
         if not _is_db_error(exc):
@@ -511,3 +556,124 @@ def _mysql_insert_select(
     _keep_zero_keys(tconn)
     result = tconn.execute(sa.insert(t_table).from_select(columns, query.order_by(*(s_table.c[c] for c in pk))))
     return int(result.rowcount)
+
+
+# Settings of each batch's read transaction on a PostgreSQL source (set_config(..., true) is SET LOCAL: they end
+# with the transaction). The COPY text is then exact and parses back the same on any target: ISO dates (any
+# DateStyle reads them), the interval style every server reads, shortest-exact floats, hex bytea — what pg_dump
+# sets for its COPY output too. And the rows are read with the key index, in its order: a table without
+# statistics (just loaded, never analysed) otherwise gets a bitmap scan and an on-disk sort of every batch.
+_PG_READ_SETTINGS = sa.text(
+    "SELECT set_config('DateStyle', 'ISO', true), set_config('IntervalStyle', 'postgres', true), "
+    "set_config('extra_float_digits', '3', true), set_config('bytea_output', 'hex', true), "
+    "set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true), "
+    "set_config('enable_seqscan', 'off', true)"
+)
+_RELAY_CHUNK = 256 * 1024  # bytes joined before each write to the target: one call per chunk, not per row
+
+
+def _pg_copy_relay(
+    sconn: sa.Connection,
+    tconn: sa.Connection,
+    src: sa.Table,
+    dst: sa.Table,
+    columns: list[str],
+    pk: list[str],
+    last: list[Any] | None,
+    high: list[Any],
+) -> int:
+    """PostgreSQL → PostgreSQL: relay one batch as COPY text, in key order, into the target's open transaction.
+
+    The source side runs on libpq's own calls (psycopg.pq): one `PQgetCopyData` per row, the rows joined into
+    chunks of about 256 KiB, each written with one call to psycopg's COPY FROM STDIN on the target. Both ends
+    use UTF-8 for the COPY data whatever their client encodings. Returns the rows the target loaded."""
+    from psycopg import ClientCursor, errors, pq, sql
+
+    query = sa.select(*(src.c[c] for c in columns)).where(_bounded(src, pk, last, high))
+    query = query.order_by(*(src.c[c] for c in pk))
+    compiled = query.compile(dialect=sconn.dialect)
+    sraw = sconn.connection.driver_connection
+    traw = tconn.connection.driver_connection
+    assert sraw is not None and traw is not None
+    # COPY takes no parameters: psycopg renders the key values as literals, with its own adapters
+    select_sql = ClientCursor(sraw).mogrify(str(compiled), compiled.params)
+    copy_out = f"COPY ({select_sql}) TO STDOUT WITH (ENCODING 'UTF8')"  # after _PG_READ_SETTINGS
+    copy_in = sql.SQL("COPY {} ({}) FROM STDIN WITH (ENCODING 'UTF8')").format(
+        sql.Identifier(dst.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    tconn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # see _write_batch
+    pg = sraw.pgconn
+    encoding = sraw.info.encoding
+    relayed = 0
+    with sraw.lock:
+        pg.send_query(copy_out.encode(encoding))
+        _flush(pg)
+        res = pg.get_result()
+        if res is None or res.status != pq.ExecStatus.COPY_OUT:
+            _drain(pg)
+            raise errors.error_from_result(res, encoding=encoding) if res else errors.InternalError("no COPY result")
+        finished = False
+        try:
+            with traw.cursor() as cursor:
+                with cursor.copy(copy_in) as copy:
+                    parts: list[bytes] = []
+                    size = 0
+                    get = pg.get_copy_data
+                    while True:
+                        nbytes, data = get(0)
+                        if nbytes <= 0:
+                            break
+                        parts.append(data)
+                        size += nbytes
+                        relayed += 1
+                        if size >= _RELAY_CHUNK:
+                            copy.write(b"".join(parts))
+                            parts.clear()
+                            size = 0
+                    finished = True
+                    _end_copy_out(pg, nbytes, encoding)
+                    if parts:
+                        copy.write(b"".join(parts))
+                loaded = cursor.rowcount
+        finally:
+            if not finished:  # the target failed mid-batch: leave the source connection usable
+                _drain(pg)
+    if loaded != relayed:  # one COPY text message is one row: anything else is a bug, never a partial batch
+        raise DataMismatch(
+            f"table {dst.name}: COPY relayed {relayed} rows but the target loaded {loaded}; "
+            "nothing of this batch was committed",
+            hint="report this; meanwhile set database.pass_through = false in the plan to copy through Python",
+        )
+    return int(loaded)
+
+
+def _flush(pg: Any) -> None:
+    """Send a query fully on a non-blocking libpq connection."""
+    import select
+
+    while pg.flush() == 1:
+        select.select([pg.socket], [pg.socket], [])
+
+
+def _end_copy_out(pg: Any, nbytes: int, encoding: str) -> None:
+    """After the last row (-1) or an error (-2): the final result of the COPY, raised if it failed."""
+    from psycopg import errors, pq
+
+    failure = None
+    while (res := pg.get_result()) is not None:
+        if res.status != pq.ExecStatus.COMMAND_OK and failure is None:
+            failure = res
+    if failure is not None:
+        raise errors.error_from_result(failure, encoding=encoding)
+    if nbytes == -2:
+        raise errors.OperationalError(bytes(pg.error_message).decode(encoding, "replace") or "COPY TO STDOUT failed")
+
+
+def _drain(pg: Any) -> None:
+    """Read and drop whatever the source still sends for the current query (rest of a COPY, its results)."""
+    while True:
+        nbytes, _ = pg.get_copy_data(0)
+        if nbytes < 0:
+            break
+    while pg.get_result() is not None:
+        pass
