@@ -418,6 +418,12 @@ def _copy_rows(tconn: sa.Connection, dst: sa.Table, columns: list[str], batch: l
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(dst.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
+    # psycopg reads json and jsonb as dicts and lists, and would write a list back as an array: say they are JSON
+    json_at = [i for i, c in enumerate(columns) if isinstance(dst.c[c].type, sa.JSON)]
+    if json_at:
+        from psycopg.types.json import Json
+
+        batch = [tuple(Json(v) if i in json_at and v is not None else v for i, v in enumerate(row)) for row in batch]
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in batch:
             copy.write_row(row)
@@ -531,6 +537,8 @@ def _pass_batch(
             raise
         tconn.rollback()
         sconn.rollback()
+        if route == "postgresql-copy":
+            sconn.execute(_PG_READ_SETTINGS)  # psycopg parses timestamps in the ISO DateStyle only
         query = sa.select(*(src.c[c] for c in columns)).where(_bounded(src, pk, last, high))
         batch = [tuple(r) for r in sconn.execute(query.order_by(*(src.c[c] for c in pk))).all()]
         raise _rejected(target, dst, columns, pk, batch, exc) from None
