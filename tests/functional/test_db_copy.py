@@ -102,9 +102,10 @@ def test_verify_detects_changed_missing_and_dangling(db_url: str, tmp_path: Path
         assert any("dangling: vips(port_id) -> ports(id)" in line for line in result.lines())
 
 
-def test_rejected_row_is_named_and_its_batch_not_committed(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pass_through", [True, False], ids=["pass-through", "python"])
+def test_rejected_row_is_named_and_its_batch_not_committed(db_url: str, tmp_path: Path, pass_through: bool) -> None:
     neutron_db.create(db_url, 10)
-    plan = write_plan(tmp_path, services=("lbaas",), batch_size=4)
+    plan = write_plan(tmp_path, services=("lbaas",), batch_size=4, pass_through=pass_through)
     with sibling_database(db_url, tmp_path, "lb") as lb:
         # the target's members table refuses weight 7 (member 6, in the second batch of four)
         md = sa.MetaData()

@@ -247,7 +247,11 @@ def test_relay_never_shows_passwords(tmp_path: Path, capsys: pytest.CaptureFixtu
             code = main(args[:-1])  # the human-readable output, with progress notes
             out, err = capsys.readouterr()
             assert code == 0, out + err
-            assert "COPY" in out + err and password not in out + err
+            assert "COPY" in out + err and "route postgresql-copy" in out and password not in out + err
+            code = main(args)
+            out, err = capsys.readouterr()
+            assert code == 0 and password not in out + err
+            assert {t["route"] for t in json.loads(out)["tables"]} == {"postgresql-copy"}
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")

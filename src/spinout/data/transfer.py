@@ -228,6 +228,8 @@ def _copy_table(
     progress: Progress,
 ) -> TableCopy:
     task = f"copy:{service}:{src.name}"
+    if not src.primary_key.columns:
+        route = None  # one transaction through Python: there is no key to bound the batches with
     state = _state(target, service, src.name)
     if state is not None and state.done:
         progress.note(f"{service}: {src.name} already copied ({state.rows_copied} rows)")
@@ -243,7 +245,6 @@ def _copy_table(
     progress.start(task, f"{service}: {src.name}", total=total)
     started = time.monotonic()
     if not pk:
-        route = None  # one transaction through Python: there is no key to bound the batches with
         copied = _copy_without_key(source, target, src, dst, columns, service, total, options, progress, task)
         rows, status = copied, "copied"
     else:
