@@ -260,3 +260,52 @@ def test_relay_never_shows_passwords(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def _with_check(ddl: str, check: str) -> str:
     return ddl.replace("PRIMARY KEY (name, n)", f"PRIMARY KEY (name, n), CONSTRAINT ck_test CHECK ({check})")
+
+
+def test_last_key_reads_the_copy_text_of_every_key_type() -> None:
+    """The relay's checkpoint comes from the batch's last row of COPY text: for key columns of many types and
+    values that COPY escapes, it must equal what a plain SELECT returns (the oracle: psycopg's result rows)."""
+    from spinout.data.transfer import _PG_READ_SETTINGS, _Relay
+
+    texts = ["plain", "tab\there", "new\nline", "cr\rhere", "back\\slash", "\\N", "\\x41", "é€", "\b\f\v", " "]
+    with postgres_database() as url:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE k (t text, b bytea, ts timestamptz, n numeric, u uuid, d date, f float8, ok boolean, "
+                "PRIMARY KEY (t, b, ts, n, u, d, f, ok))"
+            )
+            for i, t in enumerate(texts):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO k VALUES (:t, :b, CAST(:ts AS timestamptz), CAST(:n AS numeric), "
+                        "CAST(:u AS uuid), CAST(:d AS date), :f, :ok)"
+                    ),
+                    {
+                        "t": t,
+                        "b": t.encode() + bytes([0, 9, 10, 92, 255]),
+                        "ts": f"2001-02-03 04:05:0{i}.12345+05:45",
+                        "n": f"-{i}.5000",
+                        "u": str(uuid.UUID(int=i)),
+                        "d": f"0{1 + i % 9}-0{1 + i % 9}-2020",
+                        "f": i / 7,
+                        "ok": i % 2 == 0,
+                    },
+                )
+        md = sa.MetaData()
+        md.reflect(engine)
+        table = md.tables["k"]
+        columns = [c.name for c in table.columns]
+        with engine.connect() as conn:
+            conn.execute(_PG_READ_SETTINGS)
+            relay = _Relay(conn, table, table, columns, columns, 100)
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor:
+                expected = cursor.execute("SELECT * FROM k ORDER BY t").fetchall()
+                with cursor.copy("COPY (SELECT * FROM k ORDER BY t) TO STDOUT") as copy:
+                    lines = [bytes(line) for line in copy]
+        engine.dispose()
+    assert len(lines) == len(texts)
+    for line, row in zip(lines, expected, strict=True):
+        assert relay.last_key(line) == list(row)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -267,6 +268,7 @@ def _copy_table(
             # Through Python, the next batch is read (in one thread, the only user of the source connection)
             # while this one is written: the two servers and the two halves of the conversion work at once.
             pending = reader.submit(read, last) if route is None else None
+            relay: _Relay | None = None
             while True:
                 if pending is not None:
                     batch = pending.result()
@@ -278,10 +280,20 @@ def _copy_table(
                         _write_batch(tconn, target, dst, columns, pk, batch)
                         _save_state(tconn, service, src.name, encode_key(last), rows + len(batch), False, existed)
                     count = len(batch)
+                elif route == "postgresql-copy":
+                    sconn.execute(_PG_READ_SETTINGS)
+                    if relay is None:
+                        relay = _Relay(sconn, src, dst, columns, pk, size)
+                    with target.begin() as tconn:
+                        count, upto = relay.batch(sconn, tconn, target, last)
+                        if count:
+                            _save_state(tconn, service, src.name, encode_key(upto), rows + count, False, existed)
+                    sconn.rollback()
+                    if not count:
+                        break
+                    last = upto
                 else:
                     assert route is not None  # no reader: the servers move the rows
-                    if route == "postgresql-copy":
-                        sconn.execute(_PG_READ_SETTINGS)
                     high = _upper_bound(sconn, keys, last, size)
                     if high is None:
                         sconn.rollback()
@@ -530,16 +542,12 @@ def _pass_batch(
 ) -> int:
     """Move the rows with last < key <= high inside the target's open transaction; return how many."""
     try:
-        if route == "postgresql-copy":
-            return _pg_copy_relay(sconn, tconn, src, dst, columns, pk, last, high)
         return _mysql_insert_select(tconn, source, target, src, dst, columns, pk, last, high)
     except Exception as exc:
         if not _is_db_error(exc):
             raise
         tconn.rollback()
         sconn.rollback()
-        if route == "postgresql-copy":
-            sconn.execute(_PG_READ_SETTINGS)  # psycopg parses timestamps in the ISO DateStyle only
         query = sa.select(*(src.c[c] for c in columns)).where(_bounded(src, pk, last, high))
         batch = [tuple(r) for r in sconn.execute(query.order_by(*(src.c[c] for c in pk))).all()]
         raise _rejected(target, dst, columns, pk, batch, exc) from None
@@ -581,79 +589,140 @@ _PG_READ_SETTINGS = sa.text(
 _RELAY_CHUNK = 256 * 1024  # bytes joined before each write to the target: one call per chunk, not per row
 
 
-def _pg_copy_relay(
-    sconn: sa.Connection,
-    tconn: sa.Connection,
-    src: sa.Table,
-    dst: sa.Table,
-    columns: list[str],
-    pk: list[str],
-    last: list[Any] | None,
-    high: list[Any],
-) -> int:
-    """PostgreSQL → PostgreSQL: relay one batch as COPY text, in key order, into the target's open transaction.
+class _Relay:
+    """PostgreSQL → PostgreSQL: one table's batches relayed as COPY text, in key order, each into the target's
+    open transaction.
 
-    The source side runs on libpq's own calls (psycopg.pq): one `PQgetCopyData` per row, the rows joined into
-    chunks of about 256 KiB, each written with one call to psycopg's COPY FROM STDIN on the target. Both ends
-    use UTF-8 for the COPY data whatever their client encodings. Returns the rows the target loaded."""
-    from psycopg import ClientCursor, errors, pq, sql
+    A batch is `COPY (SELECT ... WHERE key > last ORDER BY key LIMIT n) TO STDOUT` on the source, read with
+    libpq's own calls (psycopg.pq: one `PQgetCopyData` per row), the rows joined into chunks of about 256 KiB and
+    each chunk written with one call to psycopg's `COPY ... FROM STDIN` on the target. The batch's last key, the
+    checkpoint, is read from its last row (psycopg's text loaders for the key columns' types): no second query,
+    and no gap for a row inserted meanwhile to fall into. The COPY data is in the source's client encoding, and
+    the target is told so."""
 
-    query = sa.select(*(src.c[c] for c in columns)).where(_bounded(src, pk, last, high))
-    query = query.order_by(*(src.c[c] for c in pk))
-    compiled = query.compile(dialect=sconn.dialect)
-    sraw = sconn.connection.driver_connection
-    traw = tconn.connection.driver_connection
-    assert sraw is not None and traw is not None
-    # COPY takes no parameters: psycopg renders the key values as literals, with its own adapters
-    select_sql = ClientCursor(sraw).mogrify(str(compiled), compiled.params)
-    copy_out = f"COPY ({select_sql}) TO STDOUT WITH (ENCODING 'UTF8')"  # after _PG_READ_SETTINGS
-    copy_in = sql.SQL("COPY {} ({}) FROM STDIN WITH (ENCODING 'UTF8')").format(
-        sql.Identifier(dst.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    )
-    tconn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # see _write_batch
-    pg = sraw.pgconn
-    encoding = sraw.info.encoding
-    relayed = 0
-    with sraw.lock:
-        pg.send_query(copy_out.encode(encoding))
-        _flush(pg)
-        res = pg.get_result()
-        if res is None or res.status != pq.ExecStatus.COPY_OUT:
-            _drain(pg)
-            raise errors.error_from_result(res, encoding=encoding) if res else errors.InternalError("no COPY result")
-        finished = False
-        try:
-            with traw.cursor() as cursor:
-                with cursor.copy(copy_in) as copy:
-                    parts: list[bytes] = []
-                    size = 0
-                    get = pg.get_copy_data
-                    while True:
-                        nbytes, data = get(0)
-                        if nbytes <= 0:
-                            break
-                        parts.append(data)
-                        size += nbytes
-                        relayed += 1
-                        if size >= _RELAY_CHUNK:
-                            copy.write(b"".join(parts))
-                            parts.clear()
-                            size = 0
-                    finished = True
-                    _end_copy_out(pg, nbytes, encoding)
-                    if parts:
-                        copy.write(b"".join(parts))
-                loaded = cursor.rowcount
-        finally:
-            if not finished:  # the target failed mid-batch: leave the source connection usable
-                _drain(pg)
-    if loaded != relayed:  # one COPY text message is one row: anything else is a bug, never a partial batch
-        raise DataMismatch(
-            f"table {dst.name}: COPY relayed {relayed} rows but the target loaded {loaded}; "
-            "nothing of this batch was committed",
-            hint="report this; meanwhile set database.pass_through = false in the plan to copy through Python",
+    def __init__(
+        self, sconn: sa.Connection, src: sa.Table, dst: sa.Table, columns: list[str], pk: list[str], size: int
+    ) -> None:
+        from psycopg import pq, sql
+
+        self.src, self.dst, self.columns, self.pk, self.size = src, dst, columns, pk, size
+        self.keys = [src.c[c] for c in pk]
+        self.key_at = [columns.index(c) for c in pk]
+        sraw = sconn.connection.driver_connection
+        assert sraw is not None
+        # the key columns' types as the source reports them, and psycopg's text loader for each
+        probe = sa.select(*self.keys).limit(0).compile(dialect=sconn.dialect)
+        with sraw.cursor() as cursor:
+            cursor.execute(str(probe), probe.params)
+            oids = [d.type_code for d in cursor.description or ()]
+        self.loaders = [sraw.adapters.get_loader(oid, pq.Format.TEXT)(oid, sraw) for oid in oids]
+        self.encoding = sraw.info.encoding
+        client_encoding = str(sraw.info.parameter_status("client_encoding") or "UTF8")
+        self.copy_in = sql.SQL("COPY {} ({}) FROM STDIN WITH (ENCODING {})").format(
+            sql.Identifier(dst.name),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Literal(client_encoding),
         )
-    return int(loaded)
+
+    def query(self, last: list[Any] | None) -> sa.Select[Any]:
+        query = sa.select(*(self.src.c[c] for c in self.columns)).order_by(*self.keys).limit(self.size)
+        return query if last is None else query.where(after_key(self.keys, last))
+
+    def batch(
+        self, sconn: sa.Connection, tconn: sa.Connection, target: sa.Engine, last: list[Any] | None
+    ) -> tuple[int, list[Any]]:
+        """Relay the next batch after `last`; return its row count (0: the table is done) and its last key."""
+        try:
+            return self._relay(sconn, tconn, last)
+        except Exception as exc:
+            if not _is_db_error(exc):
+                raise
+            tconn.rollback()
+            sconn.rollback()
+            sconn.execute(_PG_READ_SETTINGS)  # psycopg parses timestamps in the ISO DateStyle only
+            batch = [tuple(r) for r in sconn.execute(self.query(last)).all()]
+            raise _rejected(target, self.dst, self.columns, self.pk, batch, exc) from None
+
+    def _relay(self, sconn: sa.Connection, tconn: sa.Connection, last: list[Any] | None) -> tuple[int, list[Any]]:
+        from psycopg import ClientCursor, errors, pq
+
+        compiled = self.query(last).compile(dialect=sconn.dialect)
+        sraw = sconn.connection.driver_connection
+        traw = tconn.connection.driver_connection
+        assert sraw is not None and traw is not None
+        # COPY takes no parameters: psycopg renders the key values as literals, with its own adapters
+        copy_out = f"COPY ({ClientCursor(sraw).mogrify(str(compiled), compiled.params)}) TO STDOUT"
+        tconn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # see _write_batch
+        pg = sraw.pgconn
+        relayed = 0
+        row = b""
+        with sraw.lock:
+            pg.send_query(copy_out.encode(self.encoding))
+            _flush(pg)
+            res = pg.get_result()
+            if res is None or res.status != pq.ExecStatus.COPY_OUT:
+                _drain(pg)
+                raise errors.error_from_result(res, encoding=self.encoding) if res else errors.InternalError("no COPY")
+            finished = False
+            try:
+                with traw.cursor() as cursor:
+                    with cursor.copy(self.copy_in) as copy:
+                        parts: list[bytes] = []
+                        size = 0
+                        get = pg.get_copy_data
+                        while True:
+                            nbytes, data = get(0)
+                            if nbytes <= 0:
+                                break
+                            parts.append(data)
+                            size += nbytes
+                            relayed += 1
+                            if size >= _RELAY_CHUNK:
+                                row = data
+                                copy.write(b"".join(parts))
+                                parts.clear()
+                                size = 0
+                        finished = True
+                        _end_copy_out(pg, nbytes, self.encoding)
+                        if parts:
+                            row = parts[-1]
+                            copy.write(b"".join(parts))
+                    loaded = cursor.rowcount
+            finally:
+                if not finished:  # the target failed mid-batch: leave the source connection usable
+                    _drain(pg)
+        if loaded != relayed:  # one COPY text message is one row: anything else is a bug, never a partial batch
+            raise DataMismatch(
+                f"table {self.dst.name}: COPY relayed {relayed} rows but the target loaded {loaded}; "
+                "nothing of this batch was committed",
+                hint="report this; meanwhile set database.pass_through = false in the plan to copy through Python",
+            )
+        return relayed, (self.last_key(bytes(row)) if relayed else [])
+
+    def last_key(self, row: bytes) -> list[Any]:
+        """The key values of one row of COPY text (fields split at tabs, which data can only hold escaped)."""
+        fields = row[:-1].split(b"\t") if row.endswith(b"\n") else row.split(b"\t")
+        return [loader.load(_unescape(fields[i])) for loader, i in zip(self.loaders, self.key_at, strict=True)]
+
+
+_COPY_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", re.DOTALL)
+_COPY_LETTERS = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _unescape(field: bytes) -> bytes:
+    """A field of COPY's text format as its bytes: backslash sequences (\\n, \\t, octal, hex, \\\\) undone."""
+    if b"\\" not in field:
+        return field
+
+    def one(match: re.Match[bytes]) -> bytes:
+        code = match.group(1)
+        if code[:1] == b"x" and len(code) > 1:
+            return bytes([int(code[1:], 16)])
+        if code[:1].isdigit():
+            return bytes([int(code, 8) & 0xFF])
+        return _COPY_LETTERS.get(code, code)
+
+    return _COPY_ESCAPE.sub(one, field)
 
 
 def _flush(pg: Any) -> None:
