@@ -445,19 +445,24 @@ def _copy_rows(tconn: sa.Connection, dst: sa.Table, columns: list[str], batch: l
 def _rejected(
     target: sa.Engine, dst: sa.Table, columns: list[str], pk: list[str], batch: list[tuple[Any, ...]], exc: Exception
 ) -> DataMismatch:
-    """Replay the batch row by row in a transaction that is rolled back, to name the row the target refuses."""
+    """Name the row the target refuses: on PostgreSQL the COPY error gives its line in the batch; otherwise the
+    batch is replayed row by row in a transaction that is rolled back."""
     culprit: tuple[Any, ...] | None = None
     reason = str(getattr(exc, "orig", None) or exc)
-    with target.connect() as conn:
-        conn.begin()
-        _keep_zero_keys(conn)
-        for row in batch:
-            try:
-                conn.execute(dst.insert(), [dict(zip(columns, row, strict=True))])
-            except sa.exc.DBAPIError as row_exc:
-                culprit, reason = row, str(row_exc.orig or row_exc)
-                break
-        conn.rollback()
+    line = _copy_line(exc)
+    if line is not None and 1 <= line <= len(batch):
+        culprit = batch[line - 1]
+    else:
+        with target.connect() as conn:
+            conn.begin()
+            _keep_zero_keys(conn)
+            for row in batch:
+                try:
+                    conn.execute(dst.insert(), [dict(zip(columns, row, strict=True))])
+                except sa.exc.DBAPIError as row_exc:
+                    culprit, reason = row, str(row_exc.orig or row_exc)
+                    break
+            conn.rollback()
     key_cols = pk or columns
     if culprit is not None:
         key = ", ".join(f"{c}={culprit[columns.index(c)]!r}" for c in key_cols)
@@ -471,6 +476,14 @@ def _rejected(
         "nothing of this batch was committed",
         hint="fix the row in the source or the target's schema, then rerun `spinout db copy` (it resumes)",
     )
+
+
+def _copy_line(exc: Exception) -> int | None:
+    """The input line a PostgreSQL COPY FROM failed on (its error context: `COPY members, line 6: "..."`)."""
+    orig = getattr(exc, "orig", None) or exc
+    context = getattr(getattr(orig, "diag", None), "context", None)
+    found = re.match(r"COPY .*?, line (\d+)[,:]", context or "", re.DOTALL)
+    return int(found.group(1)) if found else None
 
 
 # -- pass-through: the servers move the rows, spinout only bounds the batches -------------------------------------
