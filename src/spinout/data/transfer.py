@@ -20,8 +20,9 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import sqlalchemy as sa
@@ -166,24 +167,56 @@ def copy_service(
 ) -> list[TableCopy]:
     """Copy `tables` (already in foreign-key order) of `service` from `source` to `target`; resumable."""
     ensure_target(target, service_md)
+    early = False
     if deferkeys.applies(target):
         deferkeys.ensure_table(target)
         if options.defer_keys:
             fresh = [service_md.tables[n] for n in tables if _is_fresh(target, service, service_md.tables[n])]
             deferkeys.defer(target, service, fresh, progress)
+            if len(fresh) == len(tables) > 1:
+                # Every table is loaded bare, foreign keys included, so the order no longer matters: largest first,
+                # and each table's primary key, unique constraints and indexes are built (by the server, while this
+                # thread waits) as soon as its rows are in, during the copy of the next tables. Foreign keys come
+                # last, once every key they reference is back.
+                tables = _largest_first(source, source_md, tables)
+                early = True
     route = pass_through_route(source, target) if options.pass_through else None
     progress.note(f"{service}: rows go {ROUTES[route or 'python']}")
     results = []
-    for name in tables:
-        results.append(
-            _copy_table(
-                source, target, source_md.tables[name], service_md.tables[name], service, options, route, progress
-            )
-        )
+    rebuilt = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="spinout-keys") as keys:
+        built: list[Future[int]] = []
+        for name in tables:
+            dst = service_md.tables[name]
+            results.append(_copy_table(source, target, source_md.tables[name], dst, service, options, route, progress))
+            if early:
+                built.append(keys.submit(deferkeys.restore, target, service, Progress(), dst, False))
+        for future in built:
+            rebuilt += future.result()
     if deferkeys.applies(target):
         # also what an earlier, interrupted run set aside, even when every table was already copied
-        deferkeys.restore(target, service, progress)
+        rebuilt += deferkeys.restore(target, service, Progress())
+        if rebuilt:
+            progress.note(f"{service}: {rebuilt} keys and indexes rebuilt")
     return results
+
+
+def _largest_first(source: sa.Engine, source_md: sa.MetaData, tables: Sequence[str]) -> list[str]:
+    """The tables by their size on disk in the source, largest first (PostgreSQL); else as given."""
+    if source.dialect.name != "postgresql":
+        return list(tables)
+    with source.connect() as conn:
+        ident = conn.dialect.identifier_preparer
+        sizes = {
+            name: conn.execute(
+                sa.select(
+                    sa.func.pg_total_relation_size(sa.func.to_regclass(ident.format_table(source_md.tables[name])))
+                )
+            ).scalar_one()
+            or 0
+            for name in tables
+        }
+    return sorted(tables, key=lambda n: -int(sizes[n]))
 
 
 def _is_fresh(target: sa.Engine, service: str, dst: sa.Table) -> bool:
@@ -600,6 +633,7 @@ _PG_READ_SETTINGS = sa.text(
     "set_config('enable_seqscan', 'off', true)"
 )
 _RELAY_CHUNK = 256 * 1024  # bytes joined before each write to the target: one call per chunk, not per row
+_RELAY_ROWS = 256  # rows read per block, between two checks of the chunk size (bounds memory for wide rows)
 
 
 class _Relay:
@@ -680,26 +714,33 @@ class _Relay:
             try:
                 with traw.cursor() as cursor:
                     with cursor.copy(self.copy_in) as copy:
-                        parts: list[bytes] = []
-                        size = 0
+                        # The per-row work is the cost here (about a microsecond): rows are read in blocks of
+                        # _RELAY_ROWS without any other bookkeeping, each block joined, and the joined blocks
+                        # written once they reach _RELAY_CHUNK bytes.
                         get = pg.get_copy_data
-                        while True:
-                            nbytes, data = get(0)
-                            if nbytes <= 0:
-                                break
-                            parts.append(data)
-                            size += nbytes
-                            relayed += 1
-                            if size >= _RELAY_CHUNK:
-                                row = data
-                                copy.write(b"".join(parts))
-                                parts.clear()
+                        pending: list[bytes] = []
+                        size = 0
+                        nbytes = 1
+                        while nbytes > 0:
+                            block: list[bytes] = []
+                            append = block.append
+                            for _ in repeat(None, _RELAY_ROWS):
+                                nbytes, data = get(0)
+                                if nbytes <= 0:
+                                    break
+                                append(data)
+                            if block:
+                                relayed += len(block)
+                                row = block[-1]
+                                joined = b"".join(block)
+                                pending.append(joined)
+                                size += len(joined)
+                            if size >= _RELAY_CHUNK or (nbytes <= 0 and pending):
+                                copy.write(b"".join(pending) if len(pending) > 1 else pending[0])
+                                pending.clear()
                                 size = 0
                         finished = True
                         _end_copy_out(pg, nbytes, self.encoding)
-                        if parts:
-                            row = parts[-1]
-                            copy.write(b"".join(parts))
                     loaded = cursor.rowcount
             finally:
                 if not finished:  # the target failed mid-batch: leave the source connection usable
