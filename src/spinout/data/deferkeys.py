@@ -110,22 +110,14 @@ def defer(target: sa.Engine, service: str, fresh: Sequence[sa.Table], progress: 
     return len(items)
 
 
-def restore(
-    target: sa.Engine, service: str, progress: Progress, table: sa.Table | None = None, foreign_keys: bool = True
-) -> int:
-    """Recreate every recorded key and index of `service` (or only those of `table`; without foreign keys when
-    `foreign_keys` is false), each in its own transaction with its record."""
+def restore(target: sa.Engine, service: str, progress: Progress) -> int:
+    """Recreate every recorded key and index of `service`, each in its own transaction with its record."""
     with target.connect() as conn:
-        query = sa.select(deferred.c.seq, deferred.c.table_name, deferred.c.name, deferred.c.restore).where(
-            deferred.c.service == service
-        )
-        if table is not None:
-            # the name as the records hold it: the table's regclass as text
-            regclass = sa.cast(sa.func.to_regclass(_qualified(conn, table)), sa.Text)
-            query = query.where(deferred.c.table_name == regclass)
-        items = conn.execute(query.order_by(deferred.c.seq)).all()
-    if not foreign_keys:  # pg_get_constraintdef writes every foreign key as `FOREIGN KEY (...) REFERENCES ...`
-        items = [item for item in items if " FOREIGN KEY (" not in item.restore]
+        items = conn.execute(
+            sa.select(deferred.c.seq, deferred.c.table_name, deferred.c.name, deferred.c.restore)
+            .where(deferred.c.service == service)
+            .order_by(deferred.c.seq)
+        ).all()
     for item in items:
         try:
             with target.begin() as conn:

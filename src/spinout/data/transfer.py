@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -167,56 +167,24 @@ def copy_service(
 ) -> list[TableCopy]:
     """Copy `tables` (already in foreign-key order) of `service` from `source` to `target`; resumable."""
     ensure_target(target, service_md)
-    early = False
     if deferkeys.applies(target):
         deferkeys.ensure_table(target)
         if options.defer_keys:
             fresh = [service_md.tables[n] for n in tables if _is_fresh(target, service, service_md.tables[n])]
             deferkeys.defer(target, service, fresh, progress)
-            if len(fresh) == len(tables) > 1:
-                # Every table is loaded bare, foreign keys included, so the order no longer matters: largest first,
-                # and each table's primary key, unique constraints and indexes are built (by the server, while this
-                # thread waits) as soon as its rows are in, during the copy of the next tables. Foreign keys come
-                # last, once every key they reference is back.
-                tables = _largest_first(source, source_md, tables)
-                early = True
     route = pass_through_route(source, target) if options.pass_through else None
     progress.note(f"{service}: rows go {ROUTES[route or 'python']}")
     results = []
-    rebuilt = 0
-    with ThreadPoolExecutor(1, thread_name_prefix="spinout-keys") as keys:
-        built: list[Future[int]] = []
-        for name in tables:
-            dst = service_md.tables[name]
-            results.append(_copy_table(source, target, source_md.tables[name], dst, service, options, route, progress))
-            if early:
-                built.append(keys.submit(deferkeys.restore, target, service, Progress(), dst, False))
-        for future in built:
-            rebuilt += future.result()
+    for name in tables:
+        results.append(
+            _copy_table(
+                source, target, source_md.tables[name], service_md.tables[name], service, options, route, progress
+            )
+        )
     if deferkeys.applies(target):
         # also what an earlier, interrupted run set aside, even when every table was already copied
-        rebuilt += deferkeys.restore(target, service, Progress())
-        if rebuilt:
-            progress.note(f"{service}: {rebuilt} keys and indexes rebuilt")
+        deferkeys.restore(target, service, progress)
     return results
-
-
-def _largest_first(source: sa.Engine, source_md: sa.MetaData, tables: Sequence[str]) -> list[str]:
-    """The tables by their size on disk in the source, largest first (PostgreSQL); else as given."""
-    if source.dialect.name != "postgresql":
-        return list(tables)
-    with source.connect() as conn:
-        ident = conn.dialect.identifier_preparer
-        sizes = {
-            name: conn.execute(
-                sa.select(
-                    sa.func.pg_total_relation_size(sa.func.to_regclass(ident.format_table(source_md.tables[name])))
-                )
-            ).scalar_one()
-            or 0
-            for name in tables
-        }
-    return sorted(tables, key=lambda n: -int(sizes[n]))
 
 
 def _is_fresh(target: sa.Engine, service: str, dst: sa.Table) -> bool:
