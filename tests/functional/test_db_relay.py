@@ -271,15 +271,16 @@ def test_last_key_reads_the_copy_text_of_every_key_type() -> None:
     with postgres_database() as url:
         engine = sa.create_engine(url)
         with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
             conn.exec_driver_sql(
                 "CREATE TABLE k (t text, b bytea, ts timestamptz, n numeric, u uuid, d date, f float8, ok boolean, "
-                "PRIMARY KEY (t, b, ts, n, u, d, f, ok))"
+                "m mood, PRIMARY KEY (t, b, ts, n, u, d, f, ok, m))"
             )
             for i, t in enumerate(texts):
                 conn.execute(
                     sa.text(
                         "INSERT INTO k VALUES (:t, :b, CAST(:ts AS timestamptz), CAST(:n AS numeric), "
-                        "CAST(:u AS uuid), CAST(:d AS date), :f, :ok)"
+                        "CAST(:u AS uuid), CAST(:d AS date), :f, :ok, CAST(:m AS mood))"
                     ),
                     {
                         "t": t,
@@ -290,6 +291,7 @@ def test_last_key_reads_the_copy_text_of_every_key_type() -> None:
                         "d": f"0{1 + i % 9}-0{1 + i % 9}-2020",
                         "f": i / 7,
                         "ok": i % 2 == 0,
+                        "m": ["sad", "ok", "happy"][i % 3],
                     },
                 )
         md = sa.MetaData()

@@ -630,7 +630,9 @@ class _Relay:
         with sraw.cursor() as cursor:
             cursor.execute(str(probe), probe.params)
             oids = [d.type_code for d in cursor.description or ()]
-        self.loaders = [sraw.adapters.get_loader(oid, pq.Format.TEXT)(oid, sraw) for oid in oids]
+        # a type psycopg has no loader for (an enum, a domain) reads as text, as in its result rows
+        text, adapters = pq.Format.TEXT, sraw.adapters
+        self.loaders = [(adapters.get_loader(oid, text) or adapters.get_loader(0, text))(oid, sraw) for oid in oids]
         self.encoding = sraw.info.encoding
         client_encoding = str(sraw.info.parameter_status("client_encoding") or "UTF8")
         self.copy_in = sql.SQL("COPY {} ({}) FROM STDIN WITH (ENCODING {})").format(
