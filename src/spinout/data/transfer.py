@@ -503,11 +503,11 @@ def pass_through_route(source: sa.Engine, target: sa.Engine) -> str | None:
     - MariaDB/MySQL → the same server (another schema): one INSERT ... SELECT per batch, the server moves the rows.
     - PostgreSQL → PostgreSQL (psycopg on both ends, any two servers): each batch is `COPY (SELECT ... ORDER BY key)
       TO STDOUT` on the source, its bytes relayed unparsed, in large chunks, into `COPY ... FROM STDIN` on the
-      target — what `pg_dump | psql` does, per checkpointed batch. (Through psycopg's Copy object, which hands the
-      stream over one row per call, this was no faster than the Python route; through libpq's calls and chunks
-      joined before writing it costs the client about a third of the CPU.) A server-side route, the target
-      pulling the rows with dblink, was measured too: no faster than this relay, and it needs an extension, the
-      privilege to create it, the source's password stored in the target's session and a target server that can
+      target — what `pg_dump | psql` does, per checkpointed batch (see _Relay). Through psycopg's Copy object,
+      which hands the stream over one row per call, this was no faster than the Python route; with libpq's calls
+      and rows read in blocks it costs spinout about a fifth of the CPU of the Python route. A server-side
+      route, the target pulling the rows with dblink, was measured too: no faster, and it needs an extension,
+      the privilege to create it, the source's password in the target's session and a target server that can
       reach the source (docs/benchmarks.md).
     """
     s, t = source.dialect.name, target.dialect.name
@@ -609,11 +609,12 @@ class _Relay:
     open transaction.
 
     A batch is `COPY (SELECT ... WHERE key > last ORDER BY key LIMIT n) TO STDOUT` on the source, read with
-    libpq's own calls (psycopg.pq: one `PQgetCopyData` per row), the rows joined into chunks of about 256 KiB and
-    each chunk written with one call to psycopg's `COPY ... FROM STDIN` on the target. The batch's last key, the
-    checkpoint, is read from its last row (psycopg's text loaders for the key columns' types): no second query,
-    and no gap for a row inserted meanwhile to fall into. The COPY data is in the source's client encoding, and
-    the target is told so."""
+    libpq's own calls (psycopg.pq: one `PQgetCopyData` per row, each row in a buffer of its own), in blocks of
+    _RELAY_ROWS rows joined at once — holding thousands of per-row buffers alive cost four times the CPU — and
+    written in chunks of about 256 KiB, one call each, to psycopg's `COPY ... FROM STDIN` on the target. The
+    batch's last key, the checkpoint, is read from its last row (psycopg's text loaders for the key columns'
+    types): no second query, and no gap for a row inserted meanwhile to fall into. The COPY data is in the
+    source's client encoding, and the target is told so."""
 
     def __init__(
         self, sconn: sa.Connection, src: sa.Table, dst: sa.Table, columns: list[str], pk: list[str], size: int
