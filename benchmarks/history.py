@@ -4,7 +4,9 @@ In one invocation, on the same repository:
 
 - spinout: `spinout.api.split(plan, force=True)` in a child process, three services (the plan as written, core in
   "remove" mode) and four targets (the same plan with the core in "rewrite" mode); wall time of the child,
-  median of `--runs`; peak memory is the child's `ru_maxrss` (resource.getrusage(RUSAGE_CHILDREN) in the parent);
+  median of `--runs`; peak memory twice: the largest process's `ru_maxrss` (resource.getrusage(RUSAGE_CHILDREN)
+  in the parent), and the sum of the PSS of the child and every process it starts (split workers, git), sampled
+  every 20 ms — what the split as a whole holds;
 - git filter-repo: for every target, a fresh `git clone --bare --no-local` (not timed), then one timed
   `git filter-repo` with the equivalent options: `--path` for each plan path (plus, for `follow_renames`
   services, each earlier path `spinout.history.renames` finds), `--path-rename OLD:NEW` for each rename; the core
@@ -31,6 +33,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -40,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Sequence
@@ -183,14 +187,58 @@ def child_split(plan: str) -> None:
     print(json.dumps({"seconds": elapsed, "exit_code": getattr(result, "exit_code", 0)}))
 
 
-def run_spinout(plan: Path, out_dir: Path, *, fresh: bool) -> tuple[float, float]:
-    """(wall seconds of the child, in-process seconds of api.split)."""
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):  # the process ended meanwhile
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional set size of a process and its descendants (pages shared after fork counted once), in KiB."""
+    total = 0
+    for p in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            pass
+    return total
+
+
+def run_spinout(plan: Path, out_dir: Path, *, fresh: bool) -> tuple[float, float, float]:
+    """(wall seconds of the child, in-process seconds of api.split, peak memory in MB of the child and every
+    process it starts — its split workers and git — sampled every 20 ms as the sum of their PSS)."""
     if fresh and out_dir.exists():
         shutil.rmtree(out_dir)
     argv = [sys.executable, "-m", "benchmarks.history", "--child-split", str(plan)]
     started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    peak = [0]
+
+    def sample() -> None:
+        while child.poll() is None:
+            peak[0] = max(peak[0], _tree_pss_kb(child.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - started
+    sampler.join()
+    proc = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
     last = (proc.stdout.strip().splitlines() or ["{}"])[-1]
     try:
         report = json.loads(last)
@@ -198,7 +246,7 @@ def run_spinout(plan: Path, out_dir: Path, *, fresh: bool) -> tuple[float, float
         report = {}
     if proc.returncode != 0 or "seconds" not in report:
         raise RuntimeError(report.get("error") or f"spinout split failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return wall, float(report["seconds"])
+    return wall, float(report["seconds"]), peak[0] / 1024
 
 
 def run_rerun(plan: Path) -> tuple[float, float, float]:
@@ -411,8 +459,8 @@ def measure(case: Case, runs: int) -> None:
         figures["spinout"] = f"not measured: {exc}"
         print(f"[{case.name}] spinout: NOT MEASURED: {exc}")
         return
-    t3 = statistics.median(w for w, _ in s3)
-    t4 = statistics.median(w for w, _ in s4)
+    t3 = statistics.median(w for w, _, _ in s3)
+    t4 = statistics.median(w for w, _, _ in s4)
     figures["spinout_3"] = t3
     figures["spinout_4"] = t4
     figures["ratio_3"] = t3 / fr3
@@ -424,7 +472,10 @@ def measure(case: Case, runs: int) -> None:
     }
     print(f"[{case.name}] spinout 3 services, one pass: {t3:.2f} s vs filter-repo {fr3:.2f} s: ratio {t3 / fr3:.3f}")
     print(f"[{case.name}] spinout 4 targets, one pass: {t4:.2f} s vs filter-repo {fr4:.2f} s: ratio {t4 / fr4:.3f}")
-    print(f"[{case.name}] spinout peak RSS (MB): {figures['peak_rss_mb']}")
+    figures["peak_tree_pss_mb"] = {"3": max(m for _, _, m in s3), "4": max(m for _, _, m in s4)}
+    print(f"[{case.name}] spinout peak RSS of the largest process (MB): {figures['peak_rss_mb']}")
+    tree = figures["peak_tree_pss_mb"]
+    print(f"[{case.name}] spinout peak memory, all its processes (sum of PSS, MB): {tree['3']:.0f} / {tree['4']:.0f}")
 
     # incremental: a full split of the 3-service plan, 100 new source commits, then the rerun; each run starts
     # from the same full split and source (restored from copies)

@@ -402,16 +402,38 @@ RENAMES_STATE = ".spinout-follow-renames.json"
 
 
 def split(
-    plan_path: Path, *, force: bool = False, verify: bool = False, progress: Progress | None = None
+    plan_path: Path,
+    *,
+    force: bool = False,
+    verify: bool = False,
+    progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> history_split.SplitResult | history_verify.VerifyResult:
-    """`spinout split PLAN`: every target in one walk of the source history; with `verify`, audit it after."""
+    """`spinout split PLAN`: every target in one walk of the source history; with `verify`, audit it after.
+    `jobs`: worker processes sharing the targets (default: one per core)."""
     progress = progress or NullProgress()
     plan = load_checked_plan(plan_path)
     repo = git_repo.open_repository(plan.source_repo)
-    specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
-    result = history_split.split(repo, specs, force=force, progress=progress)
-    for spec, report in zip(specs, result.targets, strict=True):
-        report.followed = [old for old, _ in spec.rules.old_names]
+    following = frozenset(s.name for s in plan.service if s.follow_renames)
+    final: list[history_split.TargetSpec] = []
+
+    def resolve() -> list[history_split.TargetSpec]:
+        # follow_renames' walk: with workers, it runs while the other targets are walked already. On a repository
+        # object of its own, dropped after: libgit2's cache of the whole history is not kept (nor inherited by
+        # the worker forked next).
+        import pygit2  # loaded with the history stage, not for every command (see the lazy modules above)
+
+        walk_repo = pygit2.Repository(repo.path)
+        old_names = _earlier_names(plan, walk_repo, progress)
+        del walk_repo
+        git_repo.release_native_memory()
+        final[:] = history_split.targets_from_plan(plan, old_names)
+        return final
+
+    specs = history_split.targets_from_plan(plan)  # the following services' rules are completed by resolve()
+    later = history_split.Later(following, resolve) if following else None
+    result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs, later=later)
+    specs = final or specs
     if verify:
         checked = history_verify.verify(repo, specs, progress)
         if checked.exit_code:

@@ -83,3 +83,22 @@ class GitRepoView:
                 else:
                     out.append(path)
         return sorted(out)
+
+
+def release_native_memory() -> None:
+    """Give the C heap's free memory back to the system (glibc's malloc_trim), e.g. after a libgit2 walk whose
+    repository has been dropped: its object cache is freed, but glibc keeps the pages. Forked workers then do not
+    inherit them. Nothing where the C library has no malloc_trim."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)

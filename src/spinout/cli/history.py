@@ -14,14 +14,21 @@ from spinout.cli import PLAN_ARG, cli, common_options, run
 @PLAN_ARG
 @click.option("--force", is_flag=True, help="Replace targets spinout did not create, or whose plan changed.")
 @click.option("--verify", is_flag=True, help="Re-derive every kept commit's tree afterwards; exit 6 on mismatch.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes sharing the targets (default: one per core; 1: walk in this process).",
+)
 @common_options
-def split_cmd(plan: Path, force: bool, verify: bool) -> None:
+def split_cmd(plan: Path, force: bool, verify: bool, jobs: int | None) -> None:
     """Write one git repository per target (each service, and the core), in one walk of the source history.
 
     Pruning follows git filter-repo. A rerun after the source gained commits processes only the new ones. The
     source repository is never modified.
     """
-    run(lambda progress: api.split(plan, force=force, verify=verify, progress=progress))
+    run(lambda progress: api.split(plan, force=force, verify=verify, progress=progress, jobs=jobs))
 
 
 @cli.command("verify-split")

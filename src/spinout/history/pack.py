@@ -3,7 +3,11 @@
 Loose objects cost a file each; a split of 30,000 commits creates several hundred thousand objects. The engine
 hashes each object itself (sha1 of the canonical header and body, exactly as git does), appends it zlib-deflated
 to a pack in the target's `objects/pack/`, and lets `git index-pack --stdin` write the index. Objects are not
-deltified: the final `git repack` of the split does that.
+deltified: the final `git repack` of the split does that. Trees, most of the new objects, are written as stored
+(uncompressed) deflate blocks: setting up zlib's compressor costs more than rewriting a small tree (on the sample,
+about 1 s of 7 s of CPU in a 30,000-commit split, three targets), and the final repack deltifies and compresses
+them (the repacked targets come out about 4 % larger than with every object compressed). Commits and tags are
+compressed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,26 @@ _TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree", OBJ_BLOB: b"blob", OBJ_
 def object_id(kind: int, data: bytes) -> bytes:
     """The raw 20-byte id git gives an object of this type and content."""
     return hashlib.sha1(b"%s %d\0" % (_TYPE_NAMES[kind], len(data)) + data).digest()
+
+
+_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary, fastest
+
+
+def stored(data: bytes) -> bytes:
+    """`data` as a zlib stream of stored (uncompressed) deflate blocks, built without zlib's compressor."""
+    out = bytearray(_ZLIB_HEADER)
+    view = memoryview(data)
+    pos = 0
+    while True:
+        chunk = view[pos : pos + 0xFFFF]
+        pos += len(chunk)
+        final = pos >= len(data)
+        out += struct.pack("<BHH", 1 if final else 0, len(chunk), len(chunk) ^ 0xFFFF)
+        out += chunk
+        if final:
+            break
+    out += struct.pack(">I", zlib.adler32(data))
+    return bytes(out)
 
 
 def _pack_header(kind: int, size: int) -> bytes:
@@ -58,7 +82,7 @@ class PackSink:
         if oid not in self._seen:
             self._seen.add(oid)
             self._file.write(_pack_header(kind, len(data)))
-            self._file.write(zlib.compress(data, 1))
+            self._file.write(stored(data) if kind == OBJ_TREE else zlib.compress(data, 1))
             self.count += 1
         return oid
 

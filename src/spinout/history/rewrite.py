@@ -74,7 +74,7 @@ class TreeReader:
     """
 
     PARSED_LIMIT = 4_096  # whole parsed trees: a big directory is tens of kilobytes
-    LOOKUP_LIMIT = 100_000
+    LOOKUP_LIMIT = 20_000  # reuse is between the targets of one commit and its neighbours
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
@@ -105,7 +105,10 @@ class TreeReader:
                 entry = obj[name.decode()]  # plan paths are UTF-8, so rule names decode
             except KeyError:
                 continue
-            found.append((name, int(entry.filemode), entry.id.raw))
+            # a tree's mode is always 040000 (libgit2 parses it as a number); `filemode` builds an enum per call,
+            # ten times the cost of `type`
+            mode = TREE_MODE if entry.type == pygit2.GIT_OBJECT_TREE else int(entry.filemode)
+            found.append((name, mode, entry.id.raw))
         self._hits[key] = found
         return found
 

@@ -15,8 +15,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +86,15 @@ class TargetSpec:
         return hashlib.sha256(blob).hexdigest()
 
 
+@dataclass(frozen=True)
+class Later:
+    """Targets whose final specs come from work that can run beside the other targets' walks (follow_renames):
+    their names, and the callable that returns their final specs."""
+
+    names: frozenset[str]
+    resolve: Callable[[], Sequence[TargetSpec]]
+
+
 @dataclass
 class TargetReport:
     name: str
@@ -100,6 +109,7 @@ class TargetReport:
     merged: list[str] = field(default_factory=list)
     removal_commit: str | None = None
     followed: list[str] = field(default_factory=list)  # old names follow_renames added
+    kept_refs: dict[str, str] = field(default_factory=dict)  # ref moved by someone else -> where its commit was kept
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -140,10 +150,51 @@ class SplitResult:
                 out.append(f"  followed {len(t.followed)} earlier names: {', '.join(t.followed[:5])}")
             for ref in t.merged:
                 out.append(f"  merged {ref} into the main branch")
+            for ref, kept in t.kept_refs.items():
+                out.append(f"  {ref} held commits spinout had not written: kept as {kept}")
         if self.verified is not None:
             counts = ", ".join(f"{name} {n}" for name, n in self.verified.items())
             out.append(f"verified: every kept commit's tree re-derived from the source ({counts})")
         return out
+
+
+WRITTEN_REFS = "written-refs.json"  # in the target's spinout dir: the refs as the last run left them
+KEPT_PREFIX = "refs/spinout/kept/"
+
+
+def keep_moved_refs(repo: pygit2.Repository, git_dir: Path, report: TargetReport, progress: Progress) -> None:
+    """Before a rerun moves a target's branches and tags: keep, under refs/spinout/kept/, every one that someone
+    else moved since the last run (a `spinout rewrite` commit, a hand-made fix-up), so the rerun loses nothing."""
+    path = spinout_dir(git_dir) / WRITTEN_REFS
+    if not path.is_file():
+        return  # no record (a target from before this record existed): nothing to compare with
+    written: dict[str, str] = json.loads(path.read_text())
+    for name in sorted(repo.references):
+        if not name.startswith(("refs/heads/", "refs/tags/")):
+            continue
+        now = str(repo.references[name].target)
+        if written.get(name) == now:
+            continue
+        kept = KEPT_PREFIX + name.removeprefix("refs/")
+        repo.references.create(kept, pygit2.Oid(hex=now), force=True)
+        report.kept_refs[name] = kept
+        progress.warn(
+            f"{report.name}: {name} held commits spinout had not written; they are kept as {kept} (a `spinout "
+            "rewrite` commit is made again by running it again)"
+        )
+
+
+def record_written_refs(repo: pygit2.Repository, git_dir: Path) -> None:
+    """The target's branches and tags as this run leaves them (see `keep_moved_refs`)."""
+    refs = {
+        name: str(repo.references[name].target)
+        for name in sorted(repo.references)
+        if name.startswith(("refs/heads/", "refs/tags/"))
+    }
+    path = spinout_dir(git_dir) / WRITTEN_REFS
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(refs, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def git(args: Sequence[str], *, cwd: Path | None = None, what: str = "git") -> str:
@@ -179,6 +230,50 @@ class _Background:
         if self.proc.returncode is None:
             self.proc.kill()
             self.proc.communicate()
+
+
+class _Linked:
+    """The core's first copy in "remove" mode, as `git clone --local` makes it: the source's object files linked
+    (copied where the file system cannot link) and its refs written — no pack to compute, so the walk has both
+    cores. It holds every object of the source, also those of refs the plan does not take. A rerun fetches."""
+
+    def __init__(self, source: pygit2.Repository, git_dir: Path, tips: Mapping[str, bytes]) -> None:
+        src_objects = Path(source.path) / "objects"
+        dst_objects = git_dir / "objects"
+        try:
+            for src in sorted(src_objects.rglob("*")):
+                rel = src.relative_to(src_objects)
+                if src.is_dir() or rel.parts[0] == "info" or src.name.startswith("tmp"):
+                    continue
+                dst = dst_objects / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+        except OSError as exc:
+            raise ToolError(
+                f"copying the history into {git_dir} failed: {exc}",
+                hint="check the disk space and permissions of the target directory",
+            ) from exc
+        repo = pygit2.Repository(str(git_dir))
+        for ref, oid in tips.items():
+            repo.references.create(ref, pygit2.Oid(raw=oid), force=True)
+
+    def wait(self) -> None:
+        """Done in the constructor."""
+
+    def kill(self) -> None:
+        """Nothing runs."""
+
+
+def _can_link_objects(source: pygit2.Repository, git_dir: Path) -> bool:
+    """Whether the source's own object files hold all its objects (no alternates of its own), and the target is
+    a fresh, empty repository."""
+    alternates = Path(source.path) / "objects" / "info" / "alternates"
+    if alternates.is_file() and alternates.read_text().strip():
+        return False
+    return not any((git_dir / "objects" / "pack").glob("*.pack"))
 
 
 def resolve_refs(repo: pygit2.Repository, patterns: Sequence[str]) -> dict[str, bytes]:
@@ -305,8 +400,21 @@ def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = 
             git(["reset", "-q", "--hard", "HEAD"], cwd=spec.path, what=f"checking out {spec.name}")
 
 
-def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool, progress: Progress) -> SplitResult:
-    """Write every target in one walk over the source history."""
+def split(
+    source: pygit2.Repository,
+    specs: Sequence[TargetSpec],
+    *,
+    force: bool,
+    progress: Progress,
+    jobs: int | None = None,
+    later: Later | None = None,
+) -> SplitResult:
+    """Write every target in one walk over the source history.
+
+    `jobs`: how many worker processes share the rewritten targets (default: one per core, at most one per
+    target); each worker walks the new source commits once for its targets. 1 walks in this process.
+    `later`: targets of `specs` whose final specs are still to be worked out (follow_renames): with workers, that
+    work runs while the other targets are walked already."""
     start = time.monotonic()
     if source.is_shallow:
         raise UnsafeSourceError(
@@ -317,28 +425,65 @@ def split(source: pygit2.Repository, specs: Sequence[TargetSpec], *, force: bool
     base_tips = resolve_refs(source, base_patterns)
     reports: list[TargetReport] = []
     runs: list[_Run] = []
-    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background]] = []
-    try:
-        _prepare_all(source, specs, force, base_tips, progress, reports, runs, removals)
-        walked = _walk_all(source, runs, progress) if runs else 0
-        # the core's copy ran beside the walk; its removal commit and maps come now
-        for spec, git_dir, report, saved_tips, fetch in removals:
-            fetch.wait()
-            _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips)
-    finally:
-        for *_, fetch in removals:
-            fetch.kill()
-    # Packing and checking out are git processes, mostly single-threaded: every target's side by side (the
-    # core's copy is standalone already, it only needs its work tree).
-    finals: list[tuple[Path, TargetSpec, list[str] | None, bool]] = [
-        (git_dir, spec, None, False) for spec, git_dir, *_ in removals
-    ]
-    finals += [(*_finish_target(source, *r, progress), True) for r in runs]
-    with ThreadPoolExecutor(max_workers=max(1, min(len(finals), os.cpu_count() or 1))) as pool:
-        for done in [pool.submit(_finalize, *args) for args in finals]:
+    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]] = []
+    # Packing and checking out are git processes, mostly single-threaded: each target's starts as soon as the
+    # target is written, beside the walks still going on and the other targets' (the core's copy is standalone
+    # already, it only needs its work tree).
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        finals: list[Future[None]] = []
+
+        def finished(git_dir: Path, spec: TargetSpec, previous: list[str] | None) -> None:
+            finals.append(pool.submit(_finalize, git_dir, spec, previous, True))
+
+        walk = WalkPlan([], {}, [])
+
+        def core() -> None:
+            # the core's copy ran beside the walk (or was linked): its removal commit and maps
+            for spec, git_dir, report, saved_tips, fetch in removals:
+                fetch.wait()
+                # its commit-map lists the commits its tips reach: known from the walk when that was complete
+                known = walk.graph if walk.graph and not walk.hidden and not saved_tips else None
+                _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips, known)
+                finals.append(pool.submit(_finalize, git_dir, spec, None, False))
+
+        def prepare_later() -> list[_Run]:
+            assert later is not None
+            final = {spec.name: spec for spec in later.resolve()}
+            more: list[_Run] = []
+            _prepare_all(source, [final[name] for name in later_names], force, base_tips, progress, reports, more, [])
+            return more
+
+        later_names = [s.name for s in specs if later is not None and s.name in later.names]
+        try:
+            ready = [s for s in specs if s.name not in later_names]
+            _prepare_all(source, ready, force, base_tips, progress, reports, runs, removals)
+            if runs or later_names:
+                walk = _walk_order(source, runs)
+                walked = _walk_targets(
+                    source,
+                    runs,
+                    walk,
+                    progress,
+                    jobs,
+                    meanwhile=core,
+                    finished=finished,
+                    later=prepare_later if later_names else None,
+                    later_specs=[s for s in specs if s.name in later_names],
+                )
+            else:
+                walked = 0
+                core()
+        finally:
+            for *_, fetch in removals:
+                fetch.kill()
+        for done in finals:
             done.result()
     for spec, _gd, report, _saved, _fetch in removals:
         progress.finish(f"finish:{spec.name}", f"{spec.name}: removal commit {str(report.removal_commit)[:12]}")
+    for spec, _gd, _run, _tips, report in runs:
+        report.followed = [old for old, _ in spec.rules.old_names]
+    position = {spec.name: i for i, spec in enumerate(specs)}
+    reports.sort(key=lambda r: position[r.name])
     for spec, _gd, _run, _tips, report in runs:
         progress.finish(f"finish:{spec.name}", f"{spec.name}: {report.kept} commits kept, {report.pruned} pruned")
     return SplitResult(reports, walked, time.monotonic() - start)
@@ -352,7 +497,7 @@ def _prepare_all(
     progress: Progress,
     reports: list[TargetReport],
     runs: list[_Run],
-    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background]],
+    removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]],
 ) -> None:
     """Open or create every target; start the "remove"-mode copies; set up one `TargetRun` per rewritten one."""
     reader = TreeReader(source)
@@ -362,7 +507,13 @@ def _prepare_all(
         reports.append(report)
         if spec.mode == "remove":
             progress.start(f"finish:{spec.name}", f"copying the history into {spec.name}")
-            fetch = _Background(_fetch_args(source, git_dir, base_tips), f"copying the history into {spec.name}")
+            if report.incremental:  # before the fetch moves them
+                keep_moved_refs(pygit2.Repository(str(git_dir)), git_dir, report, progress)
+            fetch: _Background | _Linked
+            if saved is None and _can_link_objects(source, git_dir):
+                fetch = _Linked(source, git_dir, base_tips)
+            else:
+                fetch = _Background(_fetch_args(source, git_dir, base_tips), f"copying the history into {spec.name}")
             removals.append((spec, git_dir, report, list(saved_tips.values()), fetch))
             continue
         tips = dict(base_tips)
@@ -392,25 +543,153 @@ def _prepare_all(
         runs.append((spec, git_dir, run, tips, report))
 
 
-def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress) -> int:
-    """The one walk over the source: every new commit, for every target that does not have it yet."""
-    walked = 0
-    walk = Walk(source)
+PARALLEL_MIN = 4_000  # commits x targets below which worker processes cost more than they save
+FOLLOW_WEIGHT = 0.5  # follow_renames' walk, against a target's (see `_weight`; measured on the sample)
+
+
+def _walk_targets(
+    source: pygit2.Repository,
+    runs: list[_Run],
+    walk: WalkPlan,
+    progress: Progress,
+    jobs: int | None,
+    *,
+    meanwhile: Callable[[], None],
+    finished: Callable[[Path, TargetSpec, list[str] | None], None],
+    later: Callable[[], list[_Run]] | None = None,
+    later_specs: Sequence[TargetSpec] = (),
+) -> int:
+    """Walk the source for every rewritten target and finish each (refs, pack index, maps, state), calling
+    `finished` with the arguments of `_finalize` as each target is done: in this process, or spread over worker
+    processes (`spinout.history.workers`) while this process runs `meanwhile`. `later` prepares more targets
+    (those whose rules follow_renames completes; `later_specs` their provisional specs): with workers, it runs
+    here while the first workers walk (the core it takes counts as loaded when the first targets are dealt out),
+    and its targets are then dealt out to workers of their own. Returns the number of source commits walked."""
+    from spinout.history import workers
+
+    small = jobs is None and len(walk.order) * (len(runs) + 1) < PARALLEL_MIN
+    if small or not workers.can_fork(jobs):
+        if later is not None:
+            runs.extend(later())
+            walk.__dict__.update(_walk_order(source, runs).__dict__)
+        walked = _walk_all(source, runs, progress, walk.order)
+        for r in runs:
+            finished(*_finish_target(source, *r, progress))
+        meanwhile()
+        return walked
+    cores = jobs if jobs is not None else workers.available_cores()
+    pool = workers.Pool(source, _walk_all, _finish_target)
+    try:
+        if runs:
+            # the core that will walk the following services after their follow_renames walk counts as loaded
+            preload = 0.0 if later is None else FOLLOW_WEIGHT + sum(_weight(s) for s in later_specs)
+            groups = workers.plan_groups([_weight(spec) for spec, *_ in runs], cores, preload)
+            for group in groups:
+                pool.start([runs[i] for i in group], walk.order)
+        if later is not None and not runs:
+            # nothing walks yet: the core's removal commit and checkout first, beside follow_renames' walk
+            meanwhile()
+            meanwhile = _nothing
+        if later is not None:
+            # every core again: the first workers may still walk, but the work left is what matters
+            more = later()
+            more_order = _walk_order(source, more).order
+            for group in workers.plan_groups([_weight(spec) for spec, *_ in more], cores):
+                pool.start([more[i] for i in group], more_order)
+            runs.extend(more)
+        meanwhile()
+    except BaseException:
+        pool.close()
+        raise
+    return pool.wait(progress, finished)
+
+
+def _nothing() -> None:
+    pass
+
+
+def _weight(spec: TargetSpec) -> float:
+    """A rough relative cost of rewriting a target, to deal targets out to workers: the core's complement keeps
+    most of every tree; earlier names and merged branches add paths and commits."""
+    weight = 2.0 if spec.rules.invert else 1.0
+    return weight + 0.1 * bool(spec.rules.old_names) + 0.1 * bool(spec.merge_refs)
+
+
+def rev_list(
+    source: pygit2.Repository, tips: Sequence[bytes], hidden: Sequence[bytes], *, topo: bool
+) -> list[tuple[bytes, tuple[bytes, ...]]]:
+    """The commits `tips` reach and `hidden` do not, each with its parents (raw ids), by `git rev-list --parents`
+    (several times faster than a libgit2 walk made of Python objects); with `topo`, parents before children."""
+    if not tips:
+        return []
+    revs = "".join(f"{t.hex()}\n" for t in tips) + "".join(f"^{h.hex()}\n" for h in hidden)
+    args = ["git", "--git-dir", str(Path(source.path)), "rev-list", "--parents", "--stdin"]
+    if topo:
+        args += ["--topo-order", "--reverse"]
+    proc = subprocess.run(args, input=revs.encode(), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise ToolError(
+            f"listing the source's commits failed: {proc.stderr.decode(errors='replace').strip()}",
+            hint="check the source repository with `git fsck`; run again with --debug",
+        )
+    out = []
+    for line in proc.stdout.splitlines():
+        ids = [bytes.fromhex(h.decode()) for h in line.split()]
+        out.append((ids[0], tuple(ids[1:])))
+    return out
+
+
+def reach(graph: Mapping[bytes, tuple[bytes, ...]], tips: Sequence[bytes]) -> set[bytes]:
+    """The commits of `graph` (commit -> parents) that `tips` reach inside it."""
+    seen: set[bytes] = set()
+    todo = [t for t in tips if t in graph]
+    while todo:
+        oid = todo.pop()
+        if oid in seen:
+            continue
+        seen.add(oid)
+        todo.extend(p for p in graph[oid] if p in graph and p not in seen)
+    return seen
+
+
+@dataclass
+class WalkPlan:
+    """What the walk visits: `order` (parents first), `graph` (each walked commit's parents) and the commits
+    `hidden` because every target has them already."""
+
+    order: list[bytes]
+    graph: dict[bytes, tuple[bytes, ...]]
+    hidden: list[bytes]
+
+
+def _walk_order(source: pygit2.Repository, runs: list[_Run]) -> WalkPlan:
+    """The commits to walk, parents first: every commit the targets' tips reach that not every target has yet.
+    Limits each target's own walk to what its tips reach (`_limit_walks`)."""
     previous = [run.previous for _s, _g, run, _t, _r in runs]
-    all_tips = {tip for _, _, _, tips, _ in runs for tip in tips.values()}
-    walker = source.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    for tip in sorted(all_tips):
-        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
+    all_tips = sorted({peel_commit(source, tip) for _, _, _, tips, _ in runs for tip in tips.values()})
     # Hide a previously walked tip only when every target already has its commit (and so all its ancestors)
+    hidden: list[bytes] = []
     for tip in sorted(set.intersection(*previous) if previous else set()):
         # a tip the source no longer has hides nothing; commits already known are skipped anyway
         with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
             commit = peel_commit(source, tip)
             if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
-                walker.hide(pygit2.Oid(raw=commit))
-    order = [c.id.raw for c in walker]
-    _limit_walks(source, runs, order)
-    progress.start("split", f"walking {len(order)} source commits", total=len(order))
+                hidden.append(commit)
+    listed = rev_list(source, all_tips, hidden, topo=True)
+    plan = WalkPlan([c for c, _ in listed], dict(listed), hidden)
+    _limit_walks(source, runs, plan.graph)
+    return plan
+
+
+def _walk_all(
+    source: pygit2.Repository, runs: list[_Run], progress: Progress, order: list[bytes], task: str = "split"
+) -> int:
+    """The one walk over the source: every commit of `order`, for every target that does not have it yet."""
+    walked = 0
+    walk = Walk(source)
+    names = ", ".join(spec.name for spec, *_ in runs)
+    what = f"walking {len(order)} source commits" + (f" for {names}" if task != "split" else "")
+    progress.start(task, what, total=len(order))
     try:
         for n, oid in enumerate(order, 1):
             todo = [
@@ -425,36 +704,30 @@ def _walk_all(source: pygit2.Repository, runs: list[_Run], progress: Progress) -
                 for run in todo:
                     process_commit(walk, run, c)
             if n % 256 == 0 or n == len(order):
-                progress.advance("split", n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
+                progress.advance(task, n, len(order), {spec.name: run.kept for spec, _, run, _, _ in runs})
     except BaseException:
         for _spec, _gd, run, _tips, _report in runs:
             run.sink.abort()  # no half-written pack left behind; the state on disk is still the old one
         raise
-    progress.finish("split", f"walked {walked} commits")
+    progress.finish(task, f"walked {walked} commits" + (f" for {names}" if task != "split" else ""))
     return walked
 
 
 _Run = tuple[TargetSpec, Path, TargetRun, dict[str, bytes], "TargetReport"]
 
 
-def _limit_walks(source: pygit2.Repository, runs: list[_Run], order: list[bytes]) -> None:
+def _limit_walks(source: pygit2.Repository, runs: list[_Run], graph: Mapping[bytes, tuple[bytes, ...]]) -> None:
     """A target whose refs reach fewer commits than the union (another service's merge refs) walks only its own:
-    of the commits this walk visits, those its own tips reach (found by following parents inside the walk)."""
+    of the commits this walk visits, those its own tips reach."""
     union = {t for _, _, _, tips, _ in runs for t in tips.values()}
-    in_walk = set(order)
+    reaches: dict[frozenset[bytes], set[bytes]] = {}
     for _spec, _gd, run, tips, _r in runs:
-        own = set(tips.values())
+        own = frozenset(tips.values())
         if own == union:
             continue
-        reach: set[bytes] = set()
-        todo = [c for c in (peel_commit(source, t) for t in sorted(own)) if c in in_walk]
-        while todo:
-            oid = todo.pop()
-            if oid in reach:
-                continue
-            reach.add(oid)
-            todo.extend(p.raw for p in commit_at(source, oid).parent_ids if p.raw in in_walk and p.raw not in reach)
-        run.walk = reach
+        if own not in reaches:
+            reaches[own] = reach(graph, sorted({peel_commit(source, tip) for tip in own}))
+        run.walk = reaches[own]
 
 
 def _finish_target(
@@ -495,6 +768,8 @@ def _finish_target(
         if report.incremental
         else None
     )
+    if report.incremental:
+        keep_moved_refs(repo, git_dir, report, progress)
     for name in list(repo.references):
         if (name.startswith(("refs/heads/", "refs/tags/"))) and name not in new_refs:
             repo.references.delete(name)
@@ -503,6 +778,7 @@ def _finish_target(
     for merge_ref in spec.merge_refs:
         if _merge_into_main(repo, spec, merge_ref, new_refs):
             report.merged.append(merge_ref)
+    record_written_refs(repo, git_dir)
     sd = spinout_dir(git_dir)
     write_commit_map(sd / "commit-map", run.state, incremental=report.incremental)
     write_ref_map(sd / "ref-map", ref_rows)
@@ -567,9 +843,11 @@ def _remove_mode(
     report: TargetReport,
     progress: Progress,
     previous: Sequence[str] = (),
+    known: Mapping[bytes, tuple[bytes, ...]] | None = None,
 ) -> None:
     """The core in "remove" mode: the source history as is (fetched by `_fetch_args`' command, which has run),
-    plus the removal commit on the main branch."""
+    plus the removal commit on the main branch. `known`: the walk's graph (commit -> parents), when it holds
+    every commit the tips reach."""
     repo = pygit2.Repository(str(git_dir))
     for name in list(repo.references):
         if name.startswith(("refs/heads/", "refs/tags/")) and name not in tips:
@@ -587,19 +865,23 @@ def _remove_mode(
     sig = pygit2.Signature("spinout", "spinout@localhost", head.commit_time, 0)
     commit = repo.create_commit(None, sig, sig, msg, pygit2.Oid(raw=new_tree), [head.id])
     repo.references.create(spec.main_ref, commit, force=True)
+    record_written_refs(repo, git_dir)
     report.removal_commit = str(commit)
     report.refs = {r: (str(commit) if r == spec.main_ref else o.hex()) for r, o in sorted(tips.items())}
     # the history is the source's: the commit-map is the identity over every commit the refs reach (a rerun adds
     # the commits its previous tips did not reach)
     state = CommitState()
-    walker = source.walk(None, pygit2.enums.SortMode.NONE)
-    for tip in sorted(tips.values()):
-        walker.push(pygit2.Oid(raw=peel_commit(source, tip)))
-    for old_tip in sorted(previous):
-        with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
-            walker.hide(pygit2.Oid(raw=peel_commit(source, bytes.fromhex(old_tip))))
-    for c in walker:
-        state.record(c.id.raw, c.id.raw, pruned=False)
+    core_tips = sorted({peel_commit(source, tip) for tip in tips.values()})
+    if known is not None:
+        commits = reach(known, core_tips)
+    else:
+        hidden = []
+        for old_tip in sorted(previous):
+            with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+                hidden.append(peel_commit(source, bytes.fromhex(old_tip)))
+        commits = {c for c, _ in rev_list(source, core_tips, hidden, topo=False)}
+    for c in commits:
+        state.record(c, c, pruned=False)
     write_commit_map(spinout_dir(git_dir) / "commit-map", state, incremental=bool(previous))
     save_state(git_dir, spec.fingerprint(), {r: o.hex() for r, o in tips.items()}, CommitState())
     write_ref_map(spinout_dir(git_dir) / "ref-map", [(o.hex(), report.refs[r], r) for r, o in tips.items()])

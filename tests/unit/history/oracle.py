@@ -45,6 +45,54 @@ def filter_repo(
     return read_map(clone / ".git" / "filter-repo" / "commit-map"), git_refs(clone / ".git")
 
 
+def _files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: bytes = b"") -> dict[bytes, tuple[int, bytes]]:
+    out: dict[bytes, tuple[int, bytes]] = {}
+    for entry in tree:
+        path = prefix + entry.raw_name
+        obj = repo[entry.id] if entry.filemode == pygit2.GIT_FILEMODE_TREE else None
+        if isinstance(obj, pygit2.Tree):
+            out.update(_files(repo, obj, path + b"/"))
+        else:
+            out[path] = (int(entry.filemode), entry.id.raw)
+    return out
+
+
+def expected_files(
+    repo: pygit2.Repository, commit: str, paths: Sequence[str], renames: Mapping[str, str]
+) -> dict[bytes, tuple[int, bytes]]:
+    """The files of source `commit` a target keeps, at their renamed paths: the plain definition of a filtered
+    tree (every file, kept by prefix or exact name, renamed by the longest matching prefix), independent of both
+    tools."""
+    keep = [p.encode() for p in paths]
+    moves = sorted(((o.encode(), n.encode()) for o, n in renames.items()), key=lambda m: -len(m[0]))
+    out: dict[bytes, tuple[int, bytes]] = {}
+    for path, entry in _files(repo, repo[commit].peel(pygit2.Tree)).items():
+        if not any(path.startswith(k) if k.endswith(b"/") else path == k for k in keep):
+            continue
+        for old, new in moves:
+            if path.startswith(old):
+                path = new + path[len(old) :]
+                break
+        out[path] = entry
+    return out
+
+
+def unfaithful_commits(
+    source: Path, target: Path, commit_map: Mapping[str, str], paths: Sequence[str], renames: Mapping[str, str]
+) -> list[str]:
+    """Source commits whose rewritten commit in `target` (a git dir) does not hold exactly the files the plain
+    definition keeps (`expected_files`)."""
+    src, dst = pygit2.Repository(str(source)), pygit2.Repository(str(target))
+    bad = []
+    for old, new in commit_map.items():
+        if set(new) == {"0"} or old == "old":
+            continue
+        got = _files(dst, dst[new].peel(pygit2.Tree))
+        if got != expected_files(src, old, paths, renames):
+            bad.append(old)
+    return bad
+
+
 def spinout_split(
     source: Path, work: Path, rules: Rules, refs: Sequence[str] = ALL_REFS, main: str = "refs/heads/main"
 ) -> tuple[dict[str, str], dict[str, str], Path]:

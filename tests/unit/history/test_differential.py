@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from tests.fixtures.repobuilder import RepoBuilder
 from tests.unit.history.histories import FILTERS, Op, build_history, histories
-from tests.unit.history.oracle import filter_repo, spinout_split
+from tests.unit.history.oracle import filter_repo, spinout_split, unfaithful_commits
 
 from spinout.history.router import Rules
 
@@ -29,13 +29,53 @@ def _check(program: list, filter_index: int, encoding: bool = False) -> None:  #
         # spinout keeps `encoding` headers and message bytes as they are: filter-repo's --preserve-commit-encoding
         extra = ["--preserve-commit-encoding"]
         expected_map, expected_refs = filter_repo(built.path, work / "fr", paths, renames, extra)
-        got_map, got_refs, _ = spinout_split(built.path, work / "sp", Rules.build("t", paths, renames))
+        got_map, got_refs, target = spinout_split(built.path, work / "sp", Rules.build("t", paths, renames))
+        # spinout's trees are always the filtered source trees, checked independently of both tools
+        assert unfaithful_commits(built.path, target, got_map, paths, renames) == []
+        fr_git = work / "fr" / "filter-repo-clone" / ".git"
+        if unfaithful_commits(built.path, fr_git, expected_map, paths, renames):
+            # filter-repo's known defect (docs/history.md, differences): a kept merge whose first-parent side was
+            # pruned away gets its changes against the new first parent applied to the old one, so its tree is
+            # not the source's; ids differ from there on. Everything else was checked above.
+            event("filter-repo wrote a tree that is not the filtered source tree")
+            return
         assert got_map == expected_map
         assert got_refs == expected_refs
 
 
+# Found by hypothesis: `two` merges `one` after a commit that filters to nothing; the merge adds a/y and keeps
+# one's a/x = 2. filter-repo writes a/x = 1 (see _check).
+FILTER_REPO_MERGE_DEFECT = [
+    Op(kind="commit", branch=0, changes=((0, None),)),
+    Op(kind="commit", branch=1, changes=((0, 1),)),
+    Op(kind="commit", branch=2, changes=((4, 0),)),
+    Op(kind="merge", branch=2, others=(1,), tree_from=1, changes=((1, 0),)),
+]
+
+
+def test_filter_repo_merge_defect_is_a_documented_difference() -> None:
+    """The case above, pinned: filter-repo's merge tree is not the filtered source tree; spinout's is, with the
+    same parents and the same kept/pruned decisions."""
+    paths, renames = FILTERS[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        built = build_history(work / "src.git", FILTER_REPO_MERGE_DEFECT)
+        expected_map, _ = filter_repo(built.path, work / "fr", paths, renames)
+        got_map, _, target = spinout_split(built.path, work / "sp", Rules.build("t", paths, renames))
+        fr_git = work / "fr" / "filter-repo-clone" / ".git"
+        merge = built.commits[-1]
+        assert unfaithful_commits(built.path, fr_git, expected_map, paths, renames) == [merge]
+        assert unfaithful_commits(built.path, target, got_map, paths, renames) == []
+        assert {old for old, new in got_map.items() if set(new) == {"0"}} == {
+            old for old, new in expected_map.items() if set(new) == {"0"}
+        }
+        fr, sp = pygit2.Repository(str(fr_git)), pygit2.Repository(str(target))
+        assert [str(p) for p in sp[got_map[merge]].parent_ids] == [str(p) for p in fr[expected_map[merge]].parent_ids]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(program=histories, filter_index=st.integers(0, len(FILTERS) - 1), encoding=st.booleans())
+@example(program=FILTER_REPO_MERGE_DEFECT, filter_index=0, encoding=False)
 def test_generated_histories_match_filter_repo(program: list, filter_index: int, encoding: bool) -> None:  # type: ignore[type-arg]
     _check(program, filter_index, encoding)
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pygit2
+import pytest
 from tests.unit.history.oracle import filter_repo
 
 from spinout.history.commitmap import CommitState, load_state, read_map, save_state, write_commit_map
@@ -69,3 +70,14 @@ def test_state_round_trips_and_appends(tmp_path: Path) -> None:
     assert again.commits.replacement[b"\4" * 20] == b"\1" * 20
     (git_dir / "spinout" / "commit-state").write_bytes(b"truncated")
     assert load_state(git_dir) is None
+
+
+@pytest.mark.parametrize("size", [0, 1, 57, 65_535, 65_536, 65_537, 200_000])
+def test_stored_blocks_are_a_zlib_stream_at_every_size(size: int) -> None:
+    import random
+    import zlib
+
+    from spinout.history.pack import stored
+
+    data = random.Random(size).randbytes(size)
+    assert zlib.decompress(stored(data)) == data
