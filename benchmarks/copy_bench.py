@@ -50,7 +50,6 @@ package = "svc"
 paths = ["svc/"]
 tables = ["bench_pools", "bench_members", "bench_stats"]
 [database]
-batch_size = {batch}
 pass_through = {pass_through}
 """
 
@@ -125,10 +124,12 @@ def populate(url: str, rows: int) -> dict[str, int]:
     return counts
 
 
-def run_spinout(plan: Path, source: str, target: str, batch: int) -> tuple[float, int]:
+def run_spinout(plan: Path, source: str, target: str, batch: int | None) -> tuple[float, int]:
     """Wall time and peak RSS (KiB) of `spinout db copy` in a child process."""
     cmd = [sys.executable, "-m", "spinout", "--quiet", "db", "copy", str(plan), "--db-url", source]
-    cmd += ["--service-db-url", f"svc={target}", "--batch-size", str(batch)]
+    cmd += ["--service-db-url", f"svc={target}"]
+    if batch is not None:
+        cmd += ["--batch-size", str(batch)]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -216,51 +217,67 @@ def median_of(repeat: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(repeat))
 
 
+def _runs(times: list[float]) -> str:
+    return " ".join(f"{t:.2f}" for t in times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=0, help="second size for the memory check (default rows/5)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=None, help="rows per batch (default: spinout's own choice)")
     parser.add_argument("--naive-rows", type=int, default=20_000)
     parser.add_argument("--only", choices=["pg", "maria"], default=None)
     parser.add_argument(
         "--no-pass-through",
         action="store_true",
-        help="MariaDB: rows through Python (as between two servers) instead of INSERT ... SELECT on the server",
+        help="rows through Python instead of the pass-through route (MariaDB: as between two servers; PostgreSQL: "
+        "the route of spinout before the COPY relay); PostgreSQL runs always measure both",
     )
     args = parser.parse_args()
     small = args.small or max(args.rows // 5, 1)
     with tempfile.TemporaryDirectory() as tmp:
         plan = Path(tmp) / "plan.toml"
-        plan.write_text(PLAN.format(batch=args.batch, pass_through=str(not args.no_pass_through).lower()))
+        plan.write_text(PLAN.format(pass_through=str(not args.no_pass_through).lower()))
+        through_python = Path(tmp) / "plan-python.toml"
+        through_python.write_text(PLAN.format(pass_through="false"))
         for kind in ("pg", "maria"):
             if args.only and kind != args.only:
                 continue
-            report(kind, plan, args.rows, small, args.repeat, args.batch, args.naive_rows)
+            report(kind, plan, through_python, args.rows, small, args.repeat, args.batch, args.naive_rows)
 
 
-def report(kind: str, plan: Path, rows: int, small: int, repeat: int, batch: int, naive_rows: int) -> None:
+def report(
+    kind: str, plan: Path, through_python: Path, rows: int, small: int, repeat: int, batch: int | None, naive_rows: int
+) -> None:
     label = "PostgreSQL" if kind == "pg" else "MariaDB"
     with database(kind) as source:
         total = sum(populate(source, rows).values())
-        spin_times, rss = [], []
+        # interleaved, so that a change in the machine's load hits every method alike
+        spin_times, rss, anchor_times, python_times = [], [], [], []
         for _ in range(repeat):
             with database(kind) as target:
                 elapsed, peak = run_spinout(plan, source, target, batch)
                 spin_times.append(elapsed)
                 rss.append(peak)
-        spin = statistics.median(spin_times)
-        anchor_times = []
-        for _ in range(repeat):
             with database(kind) as target:
                 anchor_times.append(pg_dump_psql(source, target) if kind == "pg" else mysqldump_mysql(source, target))
+            if kind == "pg" and plan.read_text() != through_python.read_text():
+                with database(kind) as target:
+                    python_times.append(run_spinout(through_python, source, target, batch)[0])
+        spin = statistics.median(spin_times)
         anchor = statistics.median(anchor_times)
         anchor_name = "pg_dump | psql" if kind == "pg" else "mysqldump | mysql"
-        print(f"== {label}: {total:,} rows over {len(TABLES)} tables, median of {repeat}, batch {batch}")
+        print(f"== {label}: {total:,} rows over {len(TABLES)} tables, median of {repeat}, batch {batch or 'default'}")
         print(f"spinout db copy      {spin:8.2f} s  {total / spin:>11,.0f} rows/s  peak RSS {max(rss) / 1024:.0f} MiB")
         print(f"{anchor_name:<20} {anchor:8.2f} s  {total / anchor:>11,.0f} rows/s")
         print(f"ratio spinout / {anchor_name}: {anchor / spin:.2f}x")
+        print(f"  runs: spinout {_runs(spin_times)}; {anchor_name} {_runs(anchor_times)}")
+        if python_times:
+            slow = statistics.median(python_times)
+            print(f"spinout, pass_through = false (rows through Python) {slow:.2f} s ({_runs(python_times)}): ", end="")
+            print(f"ratio {anchor / slow:.2f}x of {anchor_name}; the pass-through route is {slow / spin:.2f}x as fast")
         if kind == "pg":
             data_times = []
             for _ in range(repeat):

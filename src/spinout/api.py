@@ -14,12 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pygit2
-
 from spinout.errors import PlanError, Problem, UnsafeSourceError
-from spinout.history import renames as history_renames
-from spinout.history import split as history_split
-from spinout.history import verify as history_verify
 from spinout.inifiles.files import atomic_write
 from spinout.inifiles.split import Rename, ServiceRule
 from spinout.inifiles.upgrade import Step, StepRun, UpgradeResult, fingerprint, run_upgrade
@@ -29,25 +24,34 @@ from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
 from spinout.plan.validate import repo_problems
 from spinout.progress import NullProgress, Progress
-from spinout.repo import GitRepoView, open_repository, release_native_memory
 from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
 
 if TYPE_CHECKING:
+    import pygit2
+
+    from spinout import repo as git_repo
     from spinout.boundary import stage as boundary_stage
     from spinout.boundary.results import CouplingResult, GuardCheckResult, GuardResult
     from spinout.code.stage import RewriteResult
     from spinout.data import commands as data_commands
+    from spinout.history import renames as history_renames
+    from spinout.history import split as history_split
+    from spinout.history import verify as history_verify
     from spinout.inifiles import apply as inifiles_apply
     from spinout.inifiles.apply import ConfSplitResult, Writer
 
 
-# the data, boundary and config stages pull in sqlalchemy, alembic, grimp and oslo.config (0.4 s of imports):
-# loaded on first use
+# the data, boundary and config stages pull in sqlalchemy, alembic, grimp and oslo.config (0.4 s of imports),
+# the history stage pygit2 (0.1 s, which `db copy` does not need): loaded on first use
 if not TYPE_CHECKING:
     boundary_stage = lazy_module("spinout.boundary.stage")
     data_commands = lazy_module("spinout.data.commands")
     inifiles_apply = lazy_module("spinout.inifiles.apply")
+    git_repo = lazy_module("spinout.repo")
+    history_renames = lazy_module("spinout.history.renames")
+    history_split = lazy_module("spinout.history.split")
+    history_verify = lazy_module("spinout.history.verify")
 
 
 def check_plan(plan_path: Path, progress: Progress | None = None) -> PlanCheckResult:
@@ -71,10 +75,10 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     """Check the plan against its repository; raise with the static and repository problems together;
     return the main branch's commit id."""
     try:
-        repo = open_repository(plan.source_repo)
+        repo = git_repo.open_repository(plan.source_repo)
     except UnsafeSourceError as exc:  # an unusable source repo is a plan problem at source.repo
         raise PlanError([*static, Problem("source.repo", exc.message)], source=source) from None
-    view = GitRepoView(repo)
+    view = git_repo.GitRepoView(repo)
     problems = [*static, *repo_problems(plan, view)]
     if problems:
         raise PlanError(problems, source=source)
@@ -182,7 +186,7 @@ def demo(
 
 def _main_tree_files(plan: Plan) -> list[str]:
     """Every file path at the source's main branch (the module map is derived from them)."""
-    files = GitRepoView(open_repository(plan.source_repo)).files(plan.source.main_ref)
+    files = git_repo.GitRepoView(git_repo.open_repository(plan.source_repo)).files(plan.source.main_ref)
     if files is None:
         raise PlanError([Problem("source.main", f"{plan.source.main_ref} does not exist in the source repository")])
     return files
@@ -409,7 +413,7 @@ def split(
     `jobs`: worker processes sharing the targets (default: one per core)."""
     progress = progress or NullProgress()
     plan = load_checked_plan(plan_path)
-    repo = open_repository(plan.source_repo)
+    repo = git_repo.open_repository(plan.source_repo)
     following = frozenset(s.name for s in plan.service if s.follow_renames)
     final: list[history_split.TargetSpec] = []
 
@@ -417,10 +421,12 @@ def split(
         # follow_renames' walk: with workers, it runs while the other targets are walked already. On a repository
         # object of its own, dropped after: libgit2's cache of the whole history is not kept (nor inherited by
         # the worker forked next).
+        import pygit2  # loaded with the history stage, not for every command (see the lazy modules above)
+
         walk_repo = pygit2.Repository(repo.path)
         old_names = _earlier_names(plan, walk_repo, progress)
         del walk_repo
-        release_native_memory()
+        git_repo.release_native_memory()
         final[:] = history_split.targets_from_plan(plan, old_names)
         return final
 
@@ -440,6 +446,6 @@ def verify_split(plan_path: Path, progress: Progress | None = None) -> history_v
     """`spinout verify-split PLAN`: re-derive every kept commit's tree from the source and compare."""
     progress = progress or NullProgress()
     plan = load_checked_plan(plan_path)
-    repo = open_repository(plan.source_repo)
+    repo = git_repo.open_repository(plan.source_repo)
     specs = history_split.targets_from_plan(plan, _earlier_names(plan, repo, progress))
     return history_verify.verify(repo, specs, progress)

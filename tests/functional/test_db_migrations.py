@@ -241,3 +241,55 @@ def test_strip_force_drops_loudly(sqlite_url: str, tmp_path: Path) -> None:
     assert sorted(result.dropped) == sorted(FW)
     assert any("WITHOUT a verified copy" in n for n in progress.notes())
     assert any("forced without a verified copy" in line for line in result.lines())
+
+
+@pytest.mark.parametrize("backend", ["postgres_url", "sqlite_url", "mariadb_url"])
+def test_strip_revision_keeps_an_enum_type_a_core_table_shares(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A service table and a core table use one enum type (PostgreSQL: one CREATE TYPE). The strip upgrade must
+    not drop it (the core still uses it), and its downgrade must recreate the service table without creating the
+    type again; an enum only the service used is dropped and recreated. Upgrade → downgrade → upgrade."""
+    url: str = request.getfixturevalue(backend)
+    md = sa.MetaData()
+    shared = sa.Enum("UP", "DOWN", name="port_status")
+    sa.Table("ports", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("status", shared))
+    sa.Table(
+        "lb_ports",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("status", shared, nullable=False),
+        sa.Column("mode", sa.Enum("ACTIVE", "BACKUP", name="lb_mode")),
+    )
+    engine = sa.create_engine(url)
+    md.create_all(engine)
+    engine.dispose()
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        '[source]\nrepo = "."\n[core]\nname = "c"\npackage = "c"\n'
+        '[[service]]\nname = "s"\npackage = "s"\npaths = ["s/"]\ntables = ["lb_ports"]\n'
+    )
+    out = tmp_path / "migrations"
+    api.db_migrations(plan, url, out)
+    _generated_files_are_clean(out)
+
+    def types() -> set[str]:
+        if not url.startswith("postgresql"):
+            return set()
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            names = set(conn.execute(sa.text("SELECT typname FROM pg_type WHERE typtype = 'e'")).scalars())
+        engine.dispose()
+        return names
+
+    original = describe(url, ["ports", "lb_ports"])
+    assert types() >= ({"port_status", "lb_mode"} if url.startswith("postgresql") else set())
+    alembic_run(out / "c", url, "upgrade", "head")
+    assert table_names(url) & {"lb_ports"} == set()
+    if url.startswith("postgresql"):
+        assert "port_status" in types() and "lb_mode" not in types()
+    alembic_run(out / "c", url, "downgrade", "base")
+    assert describe(url, ["ports", "lb_ports"]) == original
+    alembic_run(out / "c", url, "upgrade", "head")
+    assert table_names(url) & {"lb_ports"} == set()
+    assert describe(url, ["ports"]) == {"ports": original["ports"]}

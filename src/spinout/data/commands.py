@@ -234,6 +234,7 @@ class CopyResult:
                     "rows": t.rows,
                     "copied": t.copied,
                     "status": t.status,
+                    "route": t.route,
                     "rows_per_second": round(t.rate),
                 }
                 for t in self.tables
@@ -245,7 +246,10 @@ class CopyResult:
             return ["shared mode: the service tables stay in the core database; nothing to copy"]
         out = []
         for t in self.tables:
-            out.append(f"{t.service}: {t.table}: {t.rows} rows ({t.status}, {t.copied} copied, {t.rate:,.0f} rows/s)")
+            out.append(
+                f"{t.service}: {t.table}: {t.rows} rows ({t.status}, {t.copied} copied, {t.rate:,.0f} rows/s, "
+                f"route {t.route})"
+            )
         out.append("next: spinout db verify (with the same URLs)")
         return out
 

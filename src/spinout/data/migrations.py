@@ -116,6 +116,62 @@ def _drop_enums(names: Sequence[str]) -> str:
     return "".join(f"    sa.Enum(name={n!r}).drop(op.get_bind(), checkfirst=True)\n" for n in names)
 
 
+def _existing_enums(code: str, names: Sequence[str]) -> str:
+    """Rendered `sa.Enum(..., name='n')` of the enum types in `names`, made to use the existing PostgreSQL type
+    instead of creating it: `.with_variant(postgresql.ENUM(name='n', create_type=False), 'postgresql')`. On other
+    backends the generic type is unchanged (there an enum is not a type of its own)."""
+    out, at, i = [], 0, 0
+    while i < len(code):
+        if code[i] in "'\"":  # a string literal: skip it whole (it may quote what looks like a call)
+            i = _string_end(code, i) + 1
+            continue
+        found_call = _ENUM_CALL.match(code, i)
+        if found_call is None or (i > 0 and (code[i - 1].isalnum() or code[i - 1] in "._")):
+            i += 1
+            continue
+        end = _closing_paren(code, found_call.end())
+        call = code[i : end + 1]
+        named = re.search(r"\bname=(['\"])(.*?)\1", call)
+        if not named or named.group(2) not in names or "create_type=" in call:
+            out.append(code[at : end + 1])
+        elif found_call.group(0).startswith("postgresql."):  # the core's own type, reflected from PostgreSQL
+            out.append(code[at:end] + ", create_type=False)")
+        else:
+            variant = f"postgresql.ENUM(name={named.group(2)!r}, create_type=False)"
+            out.append(code[at : end + 1] + f".with_variant({variant}, 'postgresql')")
+        at = i = end + 1
+    out.append(code[at:])
+    return "".join(out)
+
+
+_ENUM_CALL = re.compile(r"\b(?:sa\.Enum|postgresql\.ENUM)\(")
+
+
+def _closing_paren(code: str, i: int) -> int:
+    """The index of the parenthesis closing the call whose arguments start at `i` (string literals skipped)."""
+    depth = 1
+    while i < len(code):
+        ch = code[i]
+        if ch in "'\"":
+            i = _string_end(code, i)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError("unbalanced parentheses in rendered migration code")
+
+
+def _string_end(code: str, i: int) -> int:
+    """The index of the quote closing the one-line string literal that opens at `i` (as repr() writes them)."""
+    quote, i = code[i], i + 1
+    while i < len(code) and code[i] != quote:
+        i += 2 if code[i] == "\\" else 1
+    return i
+
+
 def _body(rendered: str) -> str:
     lines = rendered.strip("\n").splitlines()
     code = [line for line in lines if not line.strip().startswith("# ###")]
@@ -372,7 +428,9 @@ def core_environment(
     kept_enums = set(_enum_names(_subset(core_md, [t for t in core_md.tables if t not in set(moved)])))
     strip_enums = [n for n in _enum_names(moved_md) if n not in kept_enums]
     upgrade = _body(render_python_code(down_ops)) + _drop_enums(strip_enums)
-    downgrade = _body(render_python_code(up_ops))
+    # an enum type a core table still uses survives the upgrade: the downgrade must not create it again
+    shared = [n for n in _enum_names(moved_md) if n in kept_enums]
+    downgrade = _existing_enums(_body(render_python_code(up_ops)), shared)
     revision = revision_id(core, "strip", down or "", *sorted(moved))
     files.append(_write_revision(directory, "strip service tables from the core", revision, down, upgrade, downgrade))
     return Written(core, directory, revision, down, vtable, tuple(files))

@@ -285,7 +285,9 @@ class Database(_Model):
 
     mode: Literal["separate", "shared"] = "separate"
     metadata: str | None = Field(default=None, description="'module:attr' of the models' MetaData")
-    batch_size: Annotated[int, Field(gt=0)] = 5000
+    batch_size: Annotated[int, Field(gt=0)] | None = Field(
+        default=None, description="rows per copy batch; unset: 5000, or 100000 on the PostgreSQL COPY relay"
+    )
     no_pk_row_limit: Annotated[int, Field(gt=0)] = 1_000_000
     pass_through: bool = Field(
         default=True,

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spinout.data.reconcile import canonical, combine, row_hash
-from spinout.data.transfer import after_key, decode_key, encode_key
+from spinout.data.transfer import _bounded, after_key, decode_key, encode_key
 
 
 def test_equal_values_from_different_drivers_normalize_alike() -> None:
@@ -88,3 +88,25 @@ def test_keyset_predicate_matches_tuple_order(keys: list[tuple[int, str]], last:
         got = conn.execute(sa.select(t.c.a, t.c.b).where(after_key([t.c.a, t.c.b], list(last)))).all()
     engine.dispose()
     assert sorted(tuple(r) for r in got) == sorted(k for k in keys if k > last)
+
+
+_KEY = st.tuples(st.integers(0, 4), st.sampled_from(["a", "b", "c"]))
+
+
+@given(st.lists(_KEY, unique=True, max_size=20), st.one_of(st.none(), _KEY), _KEY)
+def test_batch_range_matches_tuple_order(
+    keys: list[tuple[int, str]], last: tuple[int, str] | None, high: tuple[int, str]
+) -> None:
+    """A pass-through batch takes the keys in (last, high]: the database evaluates `_bounded`, Python's tuple
+    comparison is the oracle (the redundant `a <= high.a` must not drop a key)."""
+    engine = sa.create_engine("sqlite://")
+    md = sa.MetaData()
+    t = sa.Table("t", md, sa.Column("a", sa.Integer, primary_key=True), sa.Column("b", sa.String, primary_key=True))
+    md.create_all(engine)
+    with engine.begin() as conn:
+        if keys:
+            conn.execute(t.insert(), [{"a": a, "b": b} for a, b in keys])
+        where = _bounded(t, ["a", "b"], None if last is None else list(last), list(high))
+        got = conn.execute(sa.select(t.c.a, t.c.b).where(where)).all()
+    engine.dispose()
+    assert sorted(tuple(r) for r in got) == sorted(k for k in keys if (last is None or k > last) and k <= high)

@@ -94,3 +94,25 @@ def test_formatting_no_generated_file_leaves_the_current_directory_alone(
     monkeypatch.chdir(tmp_path)
     assert format_python([tmp_path / "notes.txt"])
     assert (tmp_path / "users_code.py").read_text() == untidy
+
+
+def test_shared_enums_use_the_existing_postgresql_type() -> None:
+    """The strip revision's downgrade must not create again an enum type that a core table kept: the rendered
+    generic Enum gets a PostgreSQL variant without type creation, the reflected PostgreSQL ENUM loses its
+    creation; other enums and strings that merely look like calls are left alone."""
+    from spinout.data.migrations import _existing_enums
+
+    code = (
+        "sa.Column('a', sa.Enum('X', 'Y)', name='shared'), nullable=True),\n"
+        'sa.Column(\'b\', postgresql.ENUM("UP", "DOWN", name="shared"), nullable=False),\n'
+        "sa.Column('c', sa.Enum('P', name='own')),\n"
+        "sa.Column('d', sa.String(), server_default=\"sa.Enum(name='shared')\"),\n"
+    )
+    assert _existing_enums(code, ["shared"]) == (
+        "sa.Column('a', sa.Enum('X', 'Y)', name='shared')"
+        ".with_variant(postgresql.ENUM(name='shared', create_type=False), 'postgresql'), nullable=True),\n"
+        'sa.Column(\'b\', postgresql.ENUM("UP", "DOWN", name="shared", create_type=False), nullable=False),\n'
+        "sa.Column('c', sa.Enum('P', name='own')),\n"
+        "sa.Column('d', sa.String(), server_default=\"sa.Enum(name='shared')\"),\n"
+    )
+    assert _existing_enums(code, []) == code
