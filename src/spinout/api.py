@@ -425,6 +425,7 @@ def split(
 
         walk_repo = pygit2.Repository(repo.path)
         old_names = _earlier_names(plan, walk_repo, progress)
+        git_repo.drop_repository(walk_repo)
         del walk_repo
         git_repo.release_native_memory()
         final[:] = history_split.targets_from_plan(plan, old_names)

@@ -85,20 +85,20 @@ class GitRepoView:
         return sorted(out)
 
 
+def drop_repository(repo: pygit2.Repository) -> None:
+    """Let `repo` be freed as soon as the caller drops it: a pygit2 Repository refers to itself through its
+    collections (`branches`, `references`, ...), a cycle only the garbage collector would break, late."""
+    vars(repo).clear()
+
+
 def release_native_memory() -> None:
     """Give the C heap's free memory back to the system (glibc's malloc_trim), e.g. after a libgit2 walk whose
-    repository has been dropped: its object cache is freed, but glibc keeps the pages. Forked workers then do not
-    inherit them. Nothing where the C library has no malloc_trim."""
+    repository has been dropped (`drop_repository`): its object cache is freed, but glibc keeps the pages. Forked
+    workers then do not inherit them. Nothing where the C library has no malloc_trim."""
     import ctypes
-    import ctypes.util
-    import gc
 
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
     except (OSError, AttributeError):
         return
     trim(0)

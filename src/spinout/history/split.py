@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -423,6 +424,10 @@ def split(
         )
     base_patterns = tuple(dict.fromkeys(p for s in specs for p in s.ref_patterns))
     base_tips = resolve_refs(source, base_patterns)
+    # the history every rewritten target may walk, listed beside the preparations (see `Universe`)
+    every_tip = {*base_tips.values(), *(t for s in specs for t in resolve_refs(source, s.merge_refs).values())}
+    rewritten = any(s.mode == "rewrite" for s in specs)
+    universe = Universe(source, [peel_commit(source, t) for t in every_tip]) if rewritten else None
     reports: list[TargetReport] = []
     runs: list[_Run] = []
     removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]] = []
@@ -435,14 +440,16 @@ def split(
         def finished(git_dir: Path, spec: TargetSpec, previous: list[str] | None) -> None:
             finals.append(pool.submit(_finalize, git_dir, spec, previous, True))
 
-        walk = WalkPlan([], {}, [])
-
         def core() -> None:
             # the core's copy ran beside the walk (or was linked): its removal commit and maps
             for spec, git_dir, report, saved_tips, fetch in removals:
                 fetch.wait()
-                # its commit-map lists the commits its tips reach: known from the walk when that was complete
-                known = walk.graph if walk.graph and not walk.hidden and not saved_tips else None
+                # its commit-map lists the commits its tips reach: on a first split, known from the listing of the
+                # whole history
+                known = None
+                if universe is not None and not saved_tips:
+                    listed = universe.plan_for({peel_commit(source, t) for t in base_tips.values()})
+                    known = listed.graph if listed is not None else None
                 _remove_mode(source, spec, git_dir, base_tips, report, progress, saved_tips, known)
                 finals.append(pool.submit(_finalize, git_dir, spec, None, False))
 
@@ -458,17 +465,16 @@ def split(
             ready = [s for s in specs if s.name not in later_names]
             _prepare_all(source, ready, force, base_tips, progress, reports, runs, removals)
             if runs or later_names:
-                walk = _walk_order(source, runs)
                 walked = _walk_targets(
                     source,
                     runs,
-                    walk,
                     progress,
                     jobs,
                     meanwhile=core,
                     finished=finished,
                     later=prepare_later if later_names else None,
                     later_specs=[s for s in specs if s.name in later_names],
+                    universe=universe,
                 )
             else:
                 walked = 0
@@ -476,6 +482,8 @@ def split(
         finally:
             for *_, fetch in removals:
                 fetch.kill()
+            if universe is not None:
+                universe.close()
         for done in finals:
             done.result()
     for spec, _gd, report, _saved, _fetch in removals:
@@ -550,7 +558,6 @@ FOLLOW_WEIGHT = 0.5  # follow_renames' walk, against a target's (see `_weight`; 
 def _walk_targets(
     source: pygit2.Repository,
     runs: list[_Run],
-    walk: WalkPlan,
     progress: Progress,
     jobs: int | None,
     *,
@@ -558,6 +565,7 @@ def _walk_targets(
     finished: Callable[[Path, TargetSpec, list[str] | None], None],
     later: Callable[[], list[_Run]] | None = None,
     later_specs: Sequence[TargetSpec] = (),
+    universe: Universe | None = None,
 ) -> int:
     """Walk the source for every rewritten target and finish each (refs, pack index, maps, state), calling
     `finished` with the arguments of `_finalize` as each target is done: in this process, or spread over worker
@@ -574,28 +582,36 @@ def _walk_targets(
         meanwhile = _nothing
         runs.extend(later())
         later = None
-        walk.__dict__.update(_walk_order(source, runs).__dict__)
-    small = jobs is None and len(walk.order) * len(runs) < PARALLEL_MIN
-    if small or not workers.can_fork(jobs):
-        if later is not None:
+    parallel = workers.can_fork(jobs)
+    # A first split with follow_renames pending: the ready targets' workers start at once and list their own
+    # walk, so that follow_renames' walk here begins without waiting for that list.
+    early = parallel and later is not None and all(not run.previous for _s, _g, run, _t, _r in runs)
+    order: list[bytes] | None = None
+    if not early:
+        if later is not None and not parallel:
             runs.extend(later())
-            walk.__dict__.update(_walk_order(source, runs).__dict__)
-        walked = _walk_all(source, runs, progress, walk.order)
-        for r in runs:
-            finished(*_finish_target(source, *r, progress))
-        meanwhile()
-        return walked
+            later = None
+        order = _walk_order(source, runs, universe).order
+        if not parallel or (jobs is None and len(order) * len(runs) < PARALLEL_MIN):
+            if later is not None:
+                runs.extend(later())
+                order = _walk_order(source, runs, universe).order
+            walked = _walk_all(source, runs, progress, order)
+            for r in runs:
+                finished(*_finish_target(source, *r, progress))
+            meanwhile()
+            return walked
     cores = jobs if jobs is not None else workers.available_cores()
-    pool = workers.Pool(source, _walk_all, _finish_target)
+    pool = workers.Pool(source, _walk_all, _finish_target, _order_of)
     try:
         # the core that will walk the following services after their follow_renames walk counts as loaded
         preload = 0.0 if later is None else FOLLOW_WEIGHT + sum(_weight(s) for s in later_specs)
         for group in workers.plan_groups([_weight(spec) for spec, *_ in runs], cores, preload):
-            pool.start([runs[i] for i in group], walk.order)
+            pool.start([runs[i] for i in group], order)
         if later is not None:
             # every core again: the first workers may still walk, but the work left is what matters
             more = later()
-            more_order = _walk_order(source, more).order
+            more_order = _walk_order(source, more, universe).order
             for group in workers.plan_groups([_weight(spec) for spec, *_ in more], cores):
                 pool.start([more[i] for i in group], more_order)
             runs.extend(more)
@@ -604,6 +620,11 @@ def _walk_targets(
         pool.close()
         raise
     return pool.wait(progress, finished)
+
+
+def _order_of(source: pygit2.Repository, runs: list[_Run]) -> list[bytes]:
+    """A worker's own walk (it limits each of its targets to what the target's tips reach)."""
+    return _walk_order(source, runs).order
 
 
 def _nothing() -> None:
@@ -617,6 +638,9 @@ def _weight(spec: TargetSpec) -> float:
     return weight + 0.1 * bool(spec.rules.old_names) + 0.1 * bool(spec.merge_refs)
 
 
+_REV_LIST = ["rev-list", "--parents", "--stdin"]
+
+
 def rev_list(
     source: pygit2.Repository, tips: Sequence[bytes], hidden: Sequence[bytes], *, topo: bool
 ) -> list[tuple[bytes, tuple[bytes, ...]]]:
@@ -625,7 +649,7 @@ def rev_list(
     if not tips:
         return []
     revs = "".join(f"{t.hex()}\n" for t in tips) + "".join(f"^{h.hex()}\n" for h in hidden)
-    args = ["git", "--git-dir", str(Path(source.path)), "rev-list", "--parents", "--stdin"]
+    args = ["git", "--git-dir", str(Path(source.path)), *_REV_LIST]
     if topo:
         args += ["--topo-order", "--reverse"]
     proc = subprocess.run(args, input=revs.encode(), capture_output=True, check=False)
@@ -634,11 +658,15 @@ def rev_list(
             f"listing the source's commits failed: {proc.stderr.decode(errors='replace').strip()}",
             hint="check the source repository with `git fsck`; run again with --debug",
         )
-    out = []
-    for line in proc.stdout.splitlines():
+    return _parse_rev_list(proc.stdout)
+
+
+def _parse_rev_list(out: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+    listed = []
+    for line in out.splitlines():
         ids = [bytes.fromhex(h.decode()) for h in line.split()]
-        out.append((ids[0], tuple(ids[1:])))
-    return out
+        listed.append((ids[0], tuple(ids[1:])))
+    return listed
 
 
 def reach(graph: Mapping[bytes, tuple[bytes, ...]], tips: Sequence[bytes]) -> set[bytes]:
@@ -664,7 +692,59 @@ class WalkPlan:
     hidden: list[bytes]
 
 
-def _walk_order(source: pygit2.Repository, runs: list[_Run]) -> WalkPlan:
+class Universe:
+    """Every commit the tips of every target reach, with parents, listed once by one `git rev-list` that runs while
+    the split prepares (follow_renames, targets): each group of targets that starts afresh takes its walk from it
+    instead of listing the history again. The command writes to a temporary file (no thread, no full pipe), read
+    on first use."""
+
+    def __init__(self, source: pygit2.Repository, tips: Sequence[bytes]) -> None:
+        self.tips = frozenset(tips)
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed when read
+        self._proc = subprocess.Popen(
+            ["git", "--git-dir", str(Path(source.path)), *_REV_LIST, "--topo-order", "--reverse"],
+            stdin=subprocess.PIPE,
+            stdout=self._out,
+            stderr=subprocess.PIPE,
+        )
+        assert self._proc.stdin is not None
+        self._proc.stdin.write("".join(f"{t.hex()}\n" for t in sorted(self.tips)).encode())
+        self._proc.stdin.close()
+        self._listed: list[tuple[bytes, tuple[bytes, ...]]] | None = None
+
+    def _list(self) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        if self._listed is None:
+            assert self._proc.stderr is not None
+            err = self._proc.stderr.read()
+            if self._proc.wait() != 0:
+                raise ToolError(
+                    f"listing the source's commits failed: {err.decode(errors='replace').strip()}",
+                    hint="check the source repository with `git fsck`; run again with --debug",
+                )
+            self._out.seek(0)
+            self._listed = _parse_rev_list(self._out.read())
+            self._out.close()
+        return self._listed
+
+    def plan_for(self, tips: set[bytes]) -> WalkPlan | None:
+        """The walk of the commits `tips` reach (nothing hidden), or None when `tips` are not all known here."""
+        if not tips <= self.tips:
+            return None
+        listed = self._list()
+        graph = dict(listed)
+        mine = reach(graph, sorted(tips))
+        order = [c for c, _ in listed if c in mine]
+        return WalkPlan(order, {c: graph[c] for c in order}, [])
+
+    def close(self) -> None:
+        """Stop the listing if nobody used it (the split failed before)."""
+        if self._listed is None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._out.close()
+
+
+def _walk_order(source: pygit2.Repository, runs: list[_Run], universe: Universe | None = None) -> WalkPlan:
     """The commits to walk, parents first: every commit the targets' tips reach that not every target has yet.
     Limits each target's own walk to what its tips reach (`_limit_walks`)."""
     previous = [run.previous for _s, _g, run, _t, _r in runs]
@@ -677,8 +757,10 @@ def _walk_order(source: pygit2.Repository, runs: list[_Run]) -> WalkPlan:
             commit = peel_commit(source, tip)
             if all(commit in run.state.replacement for _s, _g, run, _t, _r in runs):
                 hidden.append(commit)
-    listed = rev_list(source, all_tips, hidden, topo=True)
-    plan = WalkPlan([c for c, _ in listed], dict(listed), hidden)
+    plan = universe.plan_for(set(all_tips)) if universe is not None and not hidden else None
+    if plan is None:
+        listed = rev_list(source, all_tips, hidden, topo=True)
+        plan = WalkPlan([c for c, _ in listed], dict(listed), hidden)
     _limit_walks(source, runs, plan.graph)
     return plan
 

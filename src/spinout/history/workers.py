@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 Finished = tuple[Path, "TargetSpec", list[str] | None]
 WalkFn = Callable[[pygit2.Repository, list["_Run"], Progress, list[bytes], str], int]
+OrderFn = Callable[[pygit2.Repository, list["_Run"]], list[bytes]]
 FinishFn = Callable[..., Finished]
 
 
@@ -87,9 +88,10 @@ def _worker(
     index: int,
     source_path: str,
     runs: list[_Run],
-    order: list[bytes],
+    order: list[bytes] | None,
     walk_all: WalkFn,
     finish: FinishFn,
+    order_of: OrderFn,
 ) -> None:
     # Ctrl-C reaches the whole process group: the parent decides, a worker only stops when told (SIGTERM below).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -102,7 +104,7 @@ def _worker(
             run.filter.repo = source
             run.filter.reader = reader
         progress = Progress(_PipeSink(conn))
-        walked = walk_all(source, runs, progress, order, f"split:{index}")
+        walked = walk_all(source, runs, progress, order_of(source, runs) if order is None else order, f"split:{index}")
         # writing refs, maps and state takes a moment: not stopped half-way through (a stop waits for it)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         finished = [finish(source, *r, progress) for r in runs]
@@ -136,21 +138,22 @@ class Pool:
     """Forked workers, each walking and finishing a group of targets; groups may start at different times (a
     target whose rules are still being worked out starts when they are known)."""
 
-    def __init__(self, source: pygit2.Repository, walk_all: WalkFn, finish: FinishFn) -> None:
+    def __init__(self, source: pygit2.Repository, walk_all: WalkFn, finish: FinishFn, order_of: OrderFn) -> None:
         self.source = source
         self.walk_all = walk_all
         self.finish = finish
+        self.order_of = order_of
         self._ctx = multiprocessing.get_context("fork")
         self._procs: list[tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]] = []
         self._groups: dict[multiprocessing.connection.Connection, list[_Run]] = {}
 
-    def start(self, runs: list[_Run], order: list[bytes]) -> None:
-        """Fork a worker that walks `order` for `runs` and finishes them."""
+    def start(self, runs: list[_Run], order: list[bytes] | None) -> None:
+        """Fork a worker that walks `order` for `runs` (None: the worker lists it, `order_of`) and finishes them."""
         index = len(self._procs)
         parent_end, child_end = self._ctx.Pipe(duplex=False)
         proc: multiprocessing.process.BaseProcess = self._ctx.Process(
             target=_worker,
-            args=(child_end, index, self.source.path, runs, order, self.walk_all, self.finish),
+            args=(child_end, index, self.source.path, runs, order, self.walk_all, self.finish, self.order_of),
             name=f"spinout-split-{index}",
             daemon=True,
         )

@@ -81,3 +81,32 @@ def test_stored_blocks_are_a_zlib_stream_at_every_size(size: int) -> None:
 
     data = random.Random(size).randbytes(size)
     assert zlib.decompress(stored(data)) == data
+
+
+def test_pack_index_is_the_one_git_index_pack_writes(tmp_path: Path) -> None:
+    import random
+
+    from spinout.history.pack import OBJ_TAG
+
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+    sink = PackSink(Path(repo.path))
+    rng = random.Random(7)
+    added = set()
+    for i in range(3000):
+        kind = (OBJ_BLOB, OBJ_TREE, OBJ_COMMIT, OBJ_TAG)[i % 4]
+        data = rng.randbytes(rng.choice([0, 5, 300, 70_000]))
+        added.add(sink.add(kind, data))
+    added.add(sink.add(OBJ_BLOB, b"same"))
+    added.add(sink.add(OBJ_BLOB, b"same"))  # once
+    sink.finish()
+    packs = sorted((Path(repo.path) / "objects" / "pack").glob("pack-*.pack"))
+    assert len(packs) == 1 and not list(packs[0].parent.glob("tmp_*"))
+    ours = packs[0].with_suffix(".idx").read_bytes()
+    theirs = tmp_path / "git.idx"
+    subprocess.run(["git", "index-pack", "-o", str(theirs), str(packs[0])], check=True, capture_output=True)
+    assert ours == theirs.read_bytes()
+    # checksums, CRCs and every object's id (random bytes are not valid trees or commits, so no fsck)
+    subprocess.run(["git", "verify-pack", str(packs[0].with_suffix(".idx"))], check=True, capture_output=True)
+    listed = subprocess.run(["git", "show-index"], input=ours, capture_output=True, check=True).stdout.split(b"\n")
+    assert {bytes.fromhex(line.split()[1].decode()) for line in listed if line} == added
+    assert sink.count == len(added)
