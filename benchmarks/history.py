@@ -6,7 +6,8 @@ In one invocation, on the same repository:
   "remove" mode) and four targets (the same plan with the core in "rewrite" mode); wall time of the child,
   median of `--runs`; peak memory twice: the largest process's `ru_maxrss` (resource.getrusage(RUSAGE_CHILDREN)
   in the parent), and the sum of the PSS of the child and every process it starts (split workers, git), sampled
-  every 20 ms — what the split as a whole holds;
+  every 20 ms in one more run of each plan (not in the timed runs: reading smaps takes the kernel real time) —
+  what the split as a whole holds;
 - git filter-repo: for every target, a fresh `git clone --bare --no-local` (not timed), then one timed
   `git filter-repo` with the equivalent options: `--path` for each plan path (plus, for `follow_renames`
   services, each earlier path `spinout.history.renames` finds), `--path-rename OLD:NEW` for each rename; the core
@@ -212,9 +213,11 @@ def _tree_pss_kb(pid: int) -> int:
     return total
 
 
-def run_spinout(plan: Path, out_dir: Path, *, fresh: bool) -> tuple[float, float, float]:
+def run_spinout(plan: Path, out_dir: Path, *, fresh: bool, memory: bool = False) -> tuple[float, float, float]:
     """(wall seconds of the child, in-process seconds of api.split, peak memory in MB of the child and every
-    process it starts — its split workers and git — sampled every 20 ms as the sum of their PSS)."""
+    process it starts — its split workers and git — sampled every 20 ms as the sum of their PSS; 0 without
+    `memory`). Reading every process's smaps costs the kernel real time on a 2-core machine, so timed runs do not
+    sample: the memory has a run of its own."""
     if fresh and out_dir.exists():
         shutil.rmtree(out_dir)
     argv = [sys.executable, "-m", "benchmarks.history", "--child-split", str(plan)]
@@ -234,10 +237,12 @@ def run_spinout(plan: Path, out_dir: Path, *, fresh: bool) -> tuple[float, float
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if memory:
+        sampler.start()
     stdout, stderr = child.communicate()
     wall = time.perf_counter() - started
-    sampler.join()
+    if memory:
+        sampler.join()
     proc = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
     last = (proc.stdout.strip().splitlines() or ["{}"])[-1]
     try:
@@ -455,6 +460,8 @@ def measure(case: Case, runs: int) -> None:
         rss3 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         s4 = [run_spinout(case.work / "plan4.toml", out_dir, fresh=True) for _ in range(runs)]
         rss4 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        m3 = run_spinout(case.work / "plan.toml", out_dir, fresh=True, memory=True)[2]
+        m4 = run_spinout(case.work / "plan4.toml", out_dir, fresh=True, memory=True)[2]
     except RuntimeError as exc:
         figures["spinout"] = f"not measured: {exc}"
         print(f"[{case.name}] spinout: NOT MEASURED: {exc}")
@@ -472,7 +479,7 @@ def measure(case: Case, runs: int) -> None:
     }
     print(f"[{case.name}] spinout 3 services, one pass: {t3:.2f} s vs filter-repo {fr3:.2f} s: ratio {t3 / fr3:.3f}")
     print(f"[{case.name}] spinout 4 targets, one pass: {t4:.2f} s vs filter-repo {fr4:.2f} s: ratio {t4 / fr4:.3f}")
-    figures["peak_tree_pss_mb"] = {"3": max(m for _, _, m in s3), "4": max(m for _, _, m in s4)}
+    figures["peak_tree_pss_mb"] = {"3": m3, "4": m4}
     print(f"[{case.name}] spinout peak RSS of the largest process (MB): {figures['peak_rss_mb']}")
     tree = figures["peak_tree_pss_mb"]
     print(f"[{case.name}] spinout peak memory, all its processes (sum of PSS, MB): {tree['3']:.0f} / {tree['4']:.0f}")
