@@ -204,7 +204,7 @@ def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(
 ) -> None:
     """The sample: a service following renames (its rules completed while the others already walk, in a worker of
     its own), a merged feature branch, tags, the core in both modes; and every service following renames (nothing
-    walks until their rules are known; the core's copy is made meanwhile)."""
+    walks until their rules are known)."""
     from spinout.sample import build_sample
 
     plan = build_sample(tmp_path / "s", commits=300, rows=20).plan

@@ -576,10 +576,8 @@ def _walk_targets(
     from spinout.history import workers
 
     if later is not None and not runs:
-        # nothing can walk before follow_renames is done: the core's removal commit and checkout beside that walk,
-        # then every target as if it had been ready
-        meanwhile()
-        meanwhile = _nothing
+        # nothing can walk before follow_renames is done: then every target as if it had been ready. (The core's
+        # work stays for later: its checkout runs in a thread, and no thread may run while workers are forked.)
         runs.extend(later())
         later = None
     parallel = workers.can_fork(jobs)
@@ -625,10 +623,6 @@ def _walk_targets(
 def _order_of(source: pygit2.Repository, runs: list[_Run]) -> list[bytes]:
     """A worker's own walk (it limits each of its targets to what the target's tips reach)."""
     return _walk_order(source, runs).order
-
-
-def _nothing() -> None:
-    pass
 
 
 def _weight(spec: TargetSpec) -> float:

@@ -148,7 +148,8 @@ class Pool:
         self._groups: dict[multiprocessing.connection.Connection, list[_Run]] = {}
 
     def start(self, runs: list[_Run], order: list[bytes] | None) -> None:
-        """Fork a worker that walks `order` for `runs` (None: the worker lists it, `order_of`) and finishes them."""
+        """Fork a worker that walks `order` for `runs` (None: the worker lists it, `order_of`) and finishes them.
+        The split forks only while this process runs no other thread (its packing threads start after)."""
         index = len(self._procs)
         parent_end, child_end = self._ctx.Pipe(duplex=False)
         proc: multiprocessing.process.BaseProcess = self._ctx.Process(
