@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pygit2
@@ -70,10 +70,10 @@ def plan_file(tmp: Path, out: str, history: str = "rewrite") -> Path:
     return plan
 
 
-def outputs(out: Path) -> dict[str, tuple[dict[str, str], str, str]]:
+def outputs(out: Path, names: Sequence[str] = TARGETS) -> dict[str, tuple[dict[str, str], str, str]]:
     """Per target: refs, commit-map and ref-map."""
     result = {}
-    for name in TARGETS:
+    for name in names:
         git_dir = out / name / ".git"
         sd = git_dir / "spinout"
         result[name] = (git_refs(git_dir), (sd / "commit-map").read_text(), (sd / "ref-map").read_text())
@@ -189,15 +189,6 @@ def test_remove_mode_core_of_a_source_with_alternates_is_fetched(
     subprocess.run(["git", "--git-dir", str(core), "fsck", "--full", "--strict"], check=True, capture_output=True)
 
 
-def _sample_outputs(out: Path, names: list[str]) -> dict[str, tuple[dict[str, str], str, str]]:
-    result = {}
-    for name in names:
-        git_dir = out / name / ".git"
-        sd = git_dir / "spinout"
-        result[name] = (git_refs(git_dir), (sd / "commit-map").read_text(), (sd / "ref-map").read_text())
-    return result
-
-
 @pytest.mark.parametrize(("history", "all_follow"), [("remove", False), ("rewrite", False), ("remove", True)])
 def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(
     tmp_path: Path, history: str, all_follow: bool
@@ -229,7 +220,7 @@ def test_sample_with_follow_renames_and_merges_is_the_same_with_workers(
             result = api.split(variant, jobs=jobs)
             reports = [t.to_json() | {"path": ""} for t in result.targets]
             assert all(t["incremental"] == rerun for t in reports)
-            runs[jobs] = (reports, _sample_outputs(plan.parent / out, [t["name"] for t in reports]))
+            runs[jobs] = (reports, outputs(plan.parent / out, [t["name"] for t in reports]))
         assert any(t["followed"] for t in runs[1][0])  # the case this test is about
         assert runs[2] == runs[1]
         assert runs[3] == runs[1]
