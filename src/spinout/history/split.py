@@ -27,6 +27,7 @@ import pygit2
 from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
 from spinout.history.commitmap import (
     CommitState,
+    has_state,
     load_state,
     save_state,
     spinout_dir,
@@ -424,10 +425,11 @@ def split(
         )
     base_patterns = tuple(dict.fromkeys(p for s in specs for p in s.ref_patterns))
     base_tips = resolve_refs(source, base_patterns)
-    # the history every rewritten target may walk, listed beside the preparations (see `Universe`)
+    # the history every rewritten target may walk, listed beside the preparations (see `Universe`); only for a
+    # first split (or a forced one): a rerun walks the new commits only
     every_tip = {*base_tips.values(), *(t for s in specs for t in resolve_refs(source, s.merge_refs).values())}
-    rewritten = any(s.mode == "rewrite" for s in specs)
-    universe = Universe(source, [peel_commit(source, t) for t in every_tip]) if rewritten else None
+    first = force or any(not has_state(_git_dir(s.path, s.bare)) for s in specs if s.mode == "rewrite")
+    universe = Universe(source, [peel_commit(source, t) for t in every_tip]) if first else None
     reports: list[TargetReport] = []
     runs: list[_Run] = []
     removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]] = []
