@@ -174,19 +174,46 @@ def test_remove_mode_core_is_linked_standalone_and_reruns_fetch(tmp_path: Path, 
     subprocess.run(["git", "--git-dir", str(core), "fsck", "--full", "--strict"], check=True, capture_output=True)
 
 
-def test_remove_mode_core_of_a_source_with_alternates_is_fetched(
+def test_remove_mode_core_of_a_source_with_alternates_stands_alone(
     tmp_path: Path, source: RepoBuilder, repo_builder: Callable[..., RepoBuilder]
 ) -> None:
-    # a source that borrows its objects (git clone --shared): its own object files are not the whole history
+    # a source that borrows its objects (git clone --shared): its own object files are not the whole history, so
+    # the core's copy links those of the store it borrows from too
     borrowed = tmp_path / "borrowed"
     subprocess.run(["git", "clone", "-q", "--shared", str(source.path), str(borrowed)], check=True)
     subprocess.run(["git", "-C", str(borrowed), "branch", "-f", "feature", "origin/feature"], check=True)
+    own_packs = list((borrowed / ".git" / "objects" / "pack").glob("*.pack"))
+    assert own_packs == []  # everything it has is borrowed
+    before = snapshot(borrowed / ".git")
     plan = plan_file(tmp_path, "out", history="remove")
     plan.write_text(plan.read_text().replace('repo = "src"', 'repo = "borrowed"'))
     api.split(plan)
+    assert snapshot(borrowed / ".git") == before
     core = tmp_path / "out" / "acme" / ".git"
     assert not (core / "objects" / "info" / "alternates").exists()
     subprocess.run(["git", "--git-dir", str(core), "fsck", "--full", "--strict"], check=True, capture_output=True)
+    main = pygit2.Repository(str(core)).references["refs/heads/main"].peel(pygit2.Commit)
+    assert [str(p) for p in main.parent_ids] == [git_refs(borrowed / ".git")["refs/heads/main"]]
+    # linked from the store the source borrows from, not fetched (a fetch would write a pack of its own)
+    store = source.path / ".git" / "objects"
+    lent = {
+        f.relative_to(store): f.stat().st_ino
+        for f in store.rglob("*")
+        if f.is_file() and f.relative_to(store).parts[0] != "info"
+    }
+    got = {rel: (core / "objects" / rel).stat().st_ino for rel in lent if (core / "objects" / rel).is_file()}
+    assert lent and got == lent
+
+
+def test_object_stores_follow_alternates_transitively(tmp_path: Path) -> None:
+    from spinout.history.split import _object_stores
+
+    a, b, c = (tmp_path / n / "objects" for n in "abc")
+    for store in (a, b, c):
+        (store / "info").mkdir(parents=True)
+    (a / "info" / "alternates").write_text(f"# comment\n\n../../b/objects\n{c}\n")
+    (b / "info" / "alternates").write_text(f"{a}\n")  # a cycle: each store once
+    assert _object_stores(a) == [a.resolve(), b.resolve(), c.resolve()]
 
 
 @pytest.mark.parametrize(("history", "all_follow"), [("remove", False), ("rewrite", False), ("remove", True)])

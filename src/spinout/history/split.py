@@ -237,22 +237,26 @@ class _Background:
 class _Linked:
     """The core's first copy in "remove" mode, as `git clone --local` makes it: the source's object files linked
     (copied where the file system cannot link) and its refs written — no pack to compute, so the walk has both
-    cores. It holds every object of the source, also those of refs the plan does not take. A rerun fetches."""
+    cores. The object files of the stores the source borrows from (`objects/info/alternates`, followed) are linked
+    too, so the copy stands alone. It holds every object of those stores, also those of refs the plan does not
+    take. A rerun fetches."""
 
     def __init__(self, source: pygit2.Repository, git_dir: Path, tips: Mapping[str, bytes]) -> None:
-        src_objects = Path(source.path) / "objects"
         dst_objects = git_dir / "objects"
         try:
-            for src in sorted(src_objects.rglob("*")):
-                rel = src.relative_to(src_objects)
-                if src.is_dir() or rel.parts[0] == "info" or src.name.startswith("tmp"):
-                    continue
-                dst = dst_objects / rel
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
+            for src_objects in _object_stores(Path(source.path) / "objects"):
+                for src in sorted(src_objects.rglob("*")):
+                    rel = src.relative_to(src_objects)
+                    if src.is_dir() or rel.parts[0] == "info" or src.name.startswith("tmp"):
+                        continue
+                    dst = dst_objects / rel
+                    if dst.exists():  # the same object (or pack) in two stores: the same bytes
+                        continue
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.link(src, dst)
+                    except OSError:
+                        shutil.copy2(src, dst)
         except OSError as exc:
             raise ToolError(
                 f"copying the history into {git_dir} failed: {exc}",
@@ -269,12 +273,27 @@ class _Linked:
         """Nothing runs."""
 
 
-def _can_link_objects(source: pygit2.Repository, git_dir: Path) -> bool:
-    """Whether the source's own object files hold all its objects (no alternates of its own), and the target is
-    a fresh, empty repository."""
-    alternates = Path(source.path) / "objects" / "info" / "alternates"
-    if alternates.is_file() and alternates.read_text().strip():
-        return False
+def _object_stores(objects: Path) -> list[Path]:
+    """`objects` and every object store it borrows from through `info/alternates`, transitively (git's rules:
+    one path per line, relative paths from the borrowing store, `#` comments)."""
+    stores: list[Path] = []
+    todo = [objects.resolve()]
+    while todo:
+        store = todo.pop(0)
+        if store in stores or not store.is_dir():
+            continue
+        stores.append(store)
+        alternates = store / "info" / "alternates"
+        if alternates.is_file():
+            for line in alternates.read_text().splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    todo.append((store / line).resolve())
+    return stores
+
+
+def _can_link_objects(git_dir: Path) -> bool:
+    """Whether the target is a fresh, empty repository."""
     return not any((git_dir / "objects" / "pack").glob("*.pack"))
 
 
@@ -520,7 +539,7 @@ def _prepare_all(
             if report.incremental:  # before the fetch moves them
                 keep_moved_refs(pygit2.Repository(str(git_dir)), git_dir, report, progress)
             fetch: _Background | _Linked
-            if saved is None and _can_link_objects(source, git_dir):
+            if saved is None and _can_link_objects(git_dir):
                 fetch = _Linked(source, git_dir, base_tips)
             else:
                 fetch = _Background(_fetch_args(source, git_dir, base_tips), f"copying the history into {spec.name}")
