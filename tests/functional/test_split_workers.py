@@ -16,40 +16,16 @@ from spinout.errors import ToolError
 from spinout.history import split as history_split
 from spinout.history import workers
 from tests.fixtures.repobuilder import RepoBuilder
-from tests.functional.test_split import make_source, snapshot
+from tests.functional.test_split import make_source, snapshot, write_plan
 from tests.unit.history.oracle import git_refs
 
-PLAN = """
-[source]
-repo = "src"
-refs = ["refs/heads/*", "refs/tags/*"]
-main = "refs/heads/main"
-
-[core]
-name = "acme"
-package = "acme"
-history = "{history}"
-
-[[service]]
-name = "acme-lb"
-package = "acme_lb"
-paths = ["acme/services/lb/", "etc/lb.ini", "tox.ini"]
-shared = ["tox.ini"]
-rename = {{ "acme/services/lb/" = "acme_lb/" }}
-
-[[service]]
-name = "acme-fw"
-package = "acme_fw"
-paths = ["acme/services/fw/"]
-
+VPN = """
 [[service]]
 name = "acme-vpn"
 package = "acme_vpn"
 paths = ["acme/services/vpn/", "tox.ini"]
 shared = ["tox.ini"]
 
-[output]
-dir = "{out}"
 """
 
 TARGETS = ("acme-lb", "acme-fw", "acme-vpn", "acme")
@@ -65,8 +41,9 @@ def source(tmp_path: Path, repo_builder: Callable[..., RepoBuilder]) -> RepoBuil
 
 
 def plan_file(tmp: Path, out: str, history: str = "rewrite") -> Path:
-    plan = tmp / f"plan-{out}.toml"
-    plan.write_text(PLAN.format(out=out, history=history))
+    """test_split's plan (acme-lb, acme-fw) with a third service."""
+    plan = write_plan(tmp, out=out, history=history)
+    plan.write_text(plan.read_text().replace("[output]", VPN + "[output]"))
     return plan
 
 

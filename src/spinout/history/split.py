@@ -699,12 +699,10 @@ def reach(graph: Mapping[bytes, tuple[bytes, ...]], tips: Sequence[bytes]) -> se
 
 @dataclass
 class WalkPlan:
-    """What the walk visits: `order` (parents first), `graph` (each walked commit's parents) and the commits
-    `hidden` because every target has them already."""
+    """What the walk visits: `order` (parents first) and `graph` (each commit's parents; at least the walked ones)."""
 
     order: list[bytes]
     graph: dict[bytes, tuple[bytes, ...]]
-    hidden: list[bytes]
 
 
 class Universe:
@@ -726,6 +724,7 @@ class Universe:
         self._proc.stdin.write("".join(f"{t.hex()}\n" for t in sorted(self.tips)).encode())
         self._proc.stdin.close()
         self._listed: list[tuple[bytes, tuple[bytes, ...]]] | None = None
+        self._graph: dict[bytes, tuple[bytes, ...]] = {}
 
     def _list(self) -> list[tuple[bytes, tuple[bytes, ...]]]:
         if self._listed is None:
@@ -738,6 +737,7 @@ class Universe:
                 )
             self._out.seek(0)
             self._listed = _parse_rev_list(self._out.read())
+            self._graph = dict(self._listed)
             self._out.close()
         return self._listed
 
@@ -746,10 +746,9 @@ class Universe:
         if not tips <= self.tips:
             return None
         listed = self._list()
-        graph = dict(listed)
-        mine = reach(graph, sorted(tips))
-        order = [c for c, _ in listed if c in mine]
-        return WalkPlan(order, {c: graph[c] for c in order}, [])
+        mine = reach(self._graph, sorted(tips))
+        # the whole graph, shared: what `tips` reach in it is what they reach in their own walk
+        return WalkPlan([c for c, _ in listed if c in mine], self._graph)
 
     def close(self) -> None:
         """Stop the listing if nobody used it (the split failed before)."""
@@ -775,7 +774,7 @@ def _walk_order(source: pygit2.Repository, runs: list[_Run], universe: Universe 
     plan = universe.plan_for(set(all_tips)) if universe is not None and not hidden else None
     if plan is None:
         listed = rev_list(source, all_tips, hidden, topo=True)
-        plan = WalkPlan([c for c, _ in listed], dict(listed), hidden)
+        plan = WalkPlan([c for c, _ in listed], dict(listed))
     _limit_walks(source, runs, plan.graph)
     return plan
 
