@@ -1,8 +1,10 @@
 """follow_renames against git itself: for every kept file, the names `git log --follow` reports for it.
 
 Each scenario builds a history with RepoBuilder, runs `find_earlier_names` once for all kept paths, then runs
-`git log --follow --name-only -- FILE` per file and compares the sets of names. The one deliberate difference
-(a file created where an unrelated file was deleted earlier) is asserted on both sides.
+`git log --follow --name-only -- FILE` per file and compares the sets of names. The deliberate differences (a file
+created where an unrelated file was deleted earlier; a trivial file paired by content alone, which spinout follows
+only where the paths corroborate it — `corroborate=False` is git's pairing) are asserted on both sides; the
+trivial-file rule's own cases are in test_follow_renames_trivial.py.
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ def git_follow(repo: Path, tip: str, path: str) -> set[str]:
     return names
 
 
-def assert_same_as_git(b: RepoBuilder, paths: list[str], *, branch: str = "main") -> dict[str, list[str]]:
+def assert_same_as_git(
+    b: RepoBuilder, paths: list[str], *, branch: str = "main", corroborate: bool = True
+) -> dict[str, list[str]]:
     tip = b.head(branch)
     assert tip is not None
-    ours = find_earlier_names(b.repo, paths, [tip])
+    ours = find_earlier_names(b.repo, paths, [tip], corroborate=corroborate)
     assert ours, "the scenario keeps no file"
     for path, names in ours.items():
         assert len(names) == len(set(names)), names
@@ -104,11 +108,16 @@ def test_package_directory_renamed(repo_builder: Builder) -> None:
     moved["acme/services/lb/driver.py"] = "import acme\n" + lines(10, "driver")
     b.commit("rename quantum to acme", moved)
     b.commit("after", {"acme/services/lb/plugin.py": "from acme.db import api\n" + lines(13, "plugin")})
-    ours = assert_same_as_git(b, ["acme/services/lb/"])
-    assert ours["acme/services/lb/plugin.py"] == ["quantum/services/lb/plugin.py"]
-    assert ours["acme/services/lb/driver.py"] == ["quantum/services/lb/driver.py"]
-    # empty files: git takes the first deleted empty file with the same basename in path order
-    assert ours["acme/services/lb/__init__.py"] == ["quantum/__init__.py"]
+    git_like = assert_same_as_git(b, ["acme/services/lb/"], corroborate=False)
+    assert git_like["acme/services/lb/plugin.py"] == ["quantum/services/lb/plugin.py"]
+    assert git_like["acme/services/lb/driver.py"] == ["quantum/services/lb/driver.py"]
+    # empty files: git takes the first deleted empty file with the same basename in path order ...
+    assert git_like["acme/services/lb/__init__.py"] == ["quantum/__init__.py"]
+    # ... spinout the one whose directory moved to the new file's (plugin.py and driver.py went the same way)
+    tip = b.head()
+    assert tip is not None
+    ours = find_earlier_names(b.repo, ["acme/services/lb/"], [tip])
+    assert ours == {**git_like, "acme/services/lb/__init__.py": ["quantum/services/lb/__init__.py"]}
 
 
 def test_chain_of_renames(repo_builder: Builder) -> None:
@@ -175,9 +184,11 @@ def test_renames_only_still_follows_renames_and_prefers_the_same_basename(repo_b
         "move",
         {"x/__init__.py": None, "y/__init__.py": None, "z/mod.py": None, "n/__init__.py": "", "n/mod.py": lines(9)},
     )
-    with_copies = assert_same_as_git(b, ["n/"])
+    with_copies = assert_same_as_git(b, ["n/"], corroborate=False)
     assert with_copies == {"n/__init__.py": ["x/__init__.py"], "n/mod.py": ["z/mod.py"]}
-    assert find_earlier_names(b.repo, ["n/"], [tip], copies=False) == with_copies
+    assert find_earlier_names(b.repo, ["n/"], [tip], copies=False, corroborate=False) == with_copies
+    # an empty file whose old directory did not move with it: not followed
+    assert find_earlier_names(b.repo, ["n/"], [tip], copies=False) == {"n/__init__.py": [], "n/mod.py": ["z/mod.py"]}
 
 
 def test_one_file_split_in_two_and_a_rename_preferred_over_a_better_copy(repo_builder: Builder) -> None:
@@ -362,10 +373,10 @@ LBAAS_PATHS = [
 
 @pytest.mark.heavy
 def test_neutron_lbaas_files_match_git() -> None:
-    """On a real clone (SPINOUT_NEUTRON=path): every LBaaS file at the split base, against git log --follow."""
-    where = os.environ.get("SPINOUT_NEUTRON")
+    """On a real clone (SPINOUT_NEUTRON_CLONE=path): every LBaaS file at the split base, against git log --follow."""
+    where = os.environ.get("SPINOUT_NEUTRON_CLONE")
     if not where:
-        pytest.skip("set SPINOUT_NEUTRON to the path of an openstack/neutron clone")
+        pytest.skip("set SPINOUT_NEUTRON_CLONE to the path of an openstack/neutron clone")
     repo = pygit2.Repository(where)
     ours = find_earlier_names(repo, LBAAS_PATHS, [NEUTRON_SPLIT_BASE])
     assert len(ours) > 50
@@ -382,10 +393,20 @@ def test_sample_service_files_match_git(tmp_path: Path) -> None:
     repo = pygit2.Repository(str(info.repo))
     paths = ["acme/services/lb/", "acme/db/lb/", "acme/tests/unit/services/lb/"]
     tip = str(repo.references["refs/heads/main"].peel(pygit2.Commit).id)
-    ours = find_earlier_names(repo, paths, [tip])
-    assert any(name.startswith("quantum/") for names in ours.values() for name in names)
-    for path, names in ours.items():
+    git_like = find_earlier_names(repo, paths, [tip], corroborate=False)
+    assert any(name.startswith("quantum/") for names in git_like.values() for name in names)
+    for path, names in git_like.items():
         assert {path, *names} == git_follow(info.repo, tip, path), path
+    # the sample's empty __init__.py files: git gives them all the history of quantum/agent/__init__.py (the first
+    # deleted empty file in path order); spinout follows each through its own package's moves
+    ours = find_earlier_names(repo, paths, [tip])
+    differ = {path: names for path, names in ours.items() if names != git_like[path]}
+    assert set(differ) == {path for path in ours if path.endswith("/__init__.py")}
+    assert not any("quantum/agent/" in name for names in ours.values() for name in names)
+    assert differ["acme/services/lb/drivers/__init__.py"] == [
+        "quantum/services/lb/drivers/__init__.py",
+        "quantum/plugins/services/agent_loadbalancer/drivers/__init__.py",
+    ]
 
 
 def test_a_merge_parent_without_the_file_is_not_followed(repo_builder: Builder) -> None:
@@ -449,9 +470,21 @@ def test_incremental_rerun_falls_back_when_new_commits_reach_old_history_otherwi
 
 
 def test_state_round_trip_and_garbage() -> None:
-    found = EarlierNames(tips=("a" * 40,), earlier={"x": ("y",)}, paths=("x",), copies=False)
+    found = EarlierNames(
+        tips=("a" * 40,),
+        earlier={"x": ("y", "z")},
+        paths=("x",),
+        copies=False,
+        links={"x": {"x": ("y",), "y": ("z",), "s": ("t",)}},
+        seeds={"x": ("s",)},
+        corroborate=False,
+    )
     back = EarlierNames.from_state(json.loads(json.dumps(found.to_state())))
     assert back is not None
-    assert (back.tips, dict(back.earlier), back.paths, back.copies) == (found.tips, {"x": ("y",)}, ("x",), False)
+    assert (back.tips, dict(back.earlier), back.paths, back.copies) == (found.tips, {"x": ("y", "z")}, ("x",), False)
+    assert (back.links, back.seeds, back.corroborate) == (found.links, found.seeds, False)
+    assert back.reach("x", ["s"]) == ("s", "y", "t", "z")  # added names first, then breadth first
+    assert back.reach("x", ["s"], veto=["y"]) == ("s", "t")  # z lies only behind y
     assert EarlierNames.from_state({"version": 999}) is None
-    assert EarlierNames.from_state({"version": 1, "tips": 3}) is None
+    assert EarlierNames.from_state({"version": 2, "tips": 3}) is None
+    assert EarlierNames.from_state({**found.to_state(), "version": 1}) is None  # before links: walk afresh
