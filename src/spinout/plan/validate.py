@@ -258,19 +258,27 @@ def _earlier_names_in_repo(plan: Plan, loc: str, i: int, repo: RepoView, all_ref
     `source.main`, is no file there itself (keeping it would bring that file in), and every name was a file in
     the history of `source.refs` (else it is a typo: nothing would change)."""
     svc = plan.service[i]
-    if not svc.follow_renames or not (svc.earlier_names_veto or svc.earlier_names_add):
+    veto, added = svc.earlier_names_veto, svc.earlier_names_add
+    if not svc.follow_renames or not (veto or added):
         return []
     problems: list[Problem] = []
     main = plan.source.main_ref
     refs = sorted({r for pattern in plan.source.refs for r in all_refs if fnmatch.fnmatchcase(r, pattern)})
-    located: list[tuple[str, str]] = [
-        (f"{loc}.earlier_names_veto[{j}]", old) for j, old in enumerate(svc.earlier_names_veto)
+    # entries with a problem of their own (`_earlier_names_problems`) are not looked up again
+    located = [
+        (f"{loc}.earlier_names_veto[{j}]", old)
+        for j, old in enumerate(veto)
+        if not old.endswith("/") and old not in veto[:j]
     ]
-    for current, olds in svc.earlier_names_add.items():
+    for current, olds in added.items():
         where = f'{loc}.earlier_names_add["{current}"]'
-        if not current.endswith("/") and repo.kind_at(main, current) != "blob":
+        if current.endswith("/") or not any(path_covers(p, current) for p in svc.paths):
+            continue
+        if repo.kind_at(main, current) != "blob":
             problems.append(Problem(where, f"{current!r} is not a file at {main}"))
         for k, old in enumerate(olds):
+            if old.endswith("/") or old == current or old in olds[:k] or old in veto:
+                continue
             if repo.kind_at(main, old) == "blob":
                 problems.append(
                     Problem(
@@ -281,10 +289,10 @@ def _earlier_names_in_repo(plan: Plan, loc: str, i: int, repo: RepoView, all_ref
                 )
             else:
                 located.append((f"{where}[{k}]", old))
-    wanted = {old for _, old in located if not old.endswith("/")}
+    wanted = {old for _, old in located}
     found = repo.files_in_history(refs, wanted) if wanted else set()
     for where, old in located:
-        if old in wanted and old not in found:
+        if old not in found:
             problems.append(Problem(where, f"{old!r} was never a file in the history of source.refs"))
     return problems
 
