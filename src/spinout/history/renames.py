@@ -26,10 +26,19 @@ Differences from `git log --follow`, on purpose:
 - A followed name is never looked for in a commit that does not have the file: a merge parent without it (the
   file came from the other side) and the parent of the commit where it appears from nothing end its history on
   that line.
+- A pairing in which either file is trivial (empty, a license header: `similarity.is_trivial`) is followed only
+  when its path corroborates it: the same base name, in a directory renamed there in that commit (gone from the
+  commit, most of its files reappearing at the same places below the new directory, one of them substantive and
+  matching), or whose parent was, directory names alike. Otherwise the corroborated source git's rules prefer is
+  taken, or none. git pairs such files by content alone, with whichever look-alike it meets first.
 - When a followed file appears without any source (a new file), its history ends there. git keeps looking for the
   name further back, so if an unrelated file had the same name earlier and was deleted before the new one was
   created, git continues into that older file's history (and through *its* renames). spinout does not: a deleted
   file is not the history of a different file created later at its path.
+
+The walk records, per current file, which name came from which (`links`); the plan's added earlier names
+(`earlier_names_add`) are followed from the tips like the files' own names, and each service reaches from its
+files through its own additions and around its own vetoes (`earlier_names_veto`), so one walk serves them all.
 
 What the history engine does with the result (`FollowedRenames`, one per service with `follow_renames = true`):
 `added` lists, per current file, the earlier names that the plan's paths do not already cover. Those old paths are
