@@ -495,10 +495,16 @@ class _Moves:
             return ()
         sig = self._signatures
         evidence: list[str] = []
-        for old_blob, new_blob, new_path in arrived:
-            if sig.trivial(old_blob) or sig.trivial(new_blob):
-                continue
-            if sig.same_content(old_blob, new_blob, self._min_score):
+        # unchanged files first (no content compared), then the others, smallest first (cheapest to compare)
+        unchanged = [(new_path, old) for old, new, new_path in arrived if old == new]
+        changed = sorted((sig.size(old), new_path, old, new) for old, new, new_path in arrived if old != new)
+        for new_path, blob in unchanged:
+            if not sig.trivial(blob):
+                evidence.append(new_path)
+                if len(evidence) == 2:
+                    return tuple(evidence)
+        for _, new_path, old, new in changed:
+            if not sig.trivial(old) and not sig.trivial(new) and sig.same_content(old, new, self._min_score):
                 evidence.append(new_path)
                 if len(evidence) == 2:
                     break

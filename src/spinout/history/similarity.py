@@ -50,19 +50,28 @@ def is_binary(data: bytes) -> bool:
 _CHUNKS = re.compile(rb"[^\n]{0,63}\n|[^\n]{1,64}")
 
 
-# A file is trivial when what remains after blank lines and `#` comment lines is at most this many bytes: enough for
-# `pass` or `__all__ = []`, too little to tell one file from another.
+# A file is trivial when it is small and what remains after blank lines and `#` comment lines is at most
+# TRIVIAL_BYTES: enough for `pass` or `__all__ = []`, too little to tell one file from another. License headers are
+# well below TRIVIAL_MAX_SIZE (Apache's is 600 bytes, the GPL's 1 KB); the bound lets a size read decide for most
+# files without reading them.
 TRIVIAL_BYTES = 16
+TRIVIAL_MAX_SIZE = 4096
 
 
 def is_trivial(data: bytes) -> bool:
-    """An empty or near-empty file: blank lines, `#` comment lines (a license header) and at most TRIVIAL_BYTES of
-    anything else (surrounding whitespace not counted). Binary content is never trivial unless empty."""
-    if is_binary(data):
+    """An empty or near-empty file: at most TRIVIAL_MAX_SIZE bytes of blank lines, `#` comment lines (a license
+    header) and at most TRIVIAL_BYTES of anything else (surrounding whitespace not counted). Binary content is never
+    trivial unless empty."""
+    if len(data) > TRIVIAL_MAX_SIZE or is_binary(data):
         return not data
     left = TRIVIAL_BYTES
-    for line in data.splitlines():
-        text = line.strip()
+    start, size = 0, len(data)
+    while start < size:  # line by line, stopping at the first lines of real content
+        end = data.find(b"\n", start)
+        if end < 0:
+            end = size
+        text = data[start:end].strip()
+        start = end + 1
         if not text or text.startswith(b"#"):
             continue
         left -= len(text)
@@ -165,7 +174,8 @@ class SignatureSource:
     def trivial(self, blob: str) -> bool:
         found = self._trivial.get(blob)
         if found is None:
-            found = self._trivial[blob] = is_trivial(self._read(blob))
+            # a larger file is not trivial: its size (an object header read) decides without reading it
+            found = self._trivial[blob] = self.size(blob) <= TRIVIAL_MAX_SIZE and is_trivial(self._read(blob))
         return found
 
     def same_content(self, src: str, dst: str, min_score: int = DEFAULT_MIN_SCORE) -> bool:
