@@ -232,6 +232,44 @@ def test_a_package_moved_with_its_parent_is_followed_and_a_renamed_one_is_not(re
     }
 
 
+def test_evidence_of_a_directory_rename_is_a_substantive_file_and_the_same_base_name(repo_builder: Builder) -> None:
+    """Empty files prove nothing, not even about each other; and a trivial file renamed inside a renamed directory
+    is a different file as far as the path can tell."""
+    b = repo_builder()
+    mods = {"pkg/mod.py": lines(9, "m"), "pkg/mod2.py": lines(9, "m2")}
+    b.commit("a", {"skel/__init__.py": "", "skel/sub/__init__.py": "", "pkg/a.py": LICENSE, **mods})
+    tip = b.commit(
+        "move both",
+        {
+            **dict.fromkeys(["skel/__init__.py", "skel/sub/__init__.py", "pkg/a.py", *mods]),
+            "bones/__init__.py": "",
+            "bones/sub/__init__.py": "",
+            "lib/b.py": LICENSE,  # pkg/ became lib/ (mod.py, mod2.py), but a.py is not b.py
+            **{"lib/" + path.removeprefix("pkg/"): body for path, body in mods.items()},
+        },
+    )
+    git = find_earlier_names(b.repo, ["bones/", "lib/"], [tip], copies=False, corroborate=False)
+    assert git["bones/__init__.py"] == ["skel/__init__.py"] and git["lib/b.py"] == ["pkg/a.py"]
+    assert find_earlier_names(b.repo, ["bones/", "lib/"], [tip], copies=False) == {
+        "bones/__init__.py": [],
+        "bones/sub/__init__.py": [],
+        "lib/b.py": [],
+        "lib/mod.py": ["pkg/mod.py"],
+        "lib/mod2.py": ["pkg/mod2.py"],
+    }
+
+
+def test_a_files_own_pairing_does_not_corroborate_it(repo_builder: Builder) -> None:
+    """git pairs new/x.py with the license-only a/x.py (88%) over old/x.py (63%); old/ became new/ as far as x.py
+    itself can tell, but no other file says so: the history starts here."""
+    b = repo_builder()
+    code = "def handler(event):\n    return event\n"
+    b.commit("a", {"a/x.py": LICENSE, "old/x.py": LICENSE + code + lines(5, "more")})
+    tip = b.commit("x", {"a/x.py": None, "old/x.py": None, "new/x.py": LICENSE + code})
+    assert find_earlier_names(b.repo, ["new/"], [tip], copies=False, corroborate=False) == {"new/x.py": ["a/x.py"]}
+    assert find_earlier_names(b.repo, ["new/"], [tip], copies=False) == {"new/x.py": []}
+
+
 def test_a_substantive_file_paired_only_through_a_license_header_is_not_followed(repo_builder: Builder) -> None:
     """neutron's agent_loadbalancer/constants.py "came from" an emptied package's license-only __init__.py."""
     b = repo_builder()
