@@ -431,7 +431,7 @@ def _write_followed(plan: Plan, result: history_split.SplitResult, followed: dic
         lines = [f"# {report.name}: earlier names kept by follow_renames, old path -> the file it became\n"]
         lines += [f"{old} -> {current}\n" for old, current in sorted(names.items())]
         atomic_write(where, "".join(lines))
-        report.followed_file = str(where)
+        report.followed_file = str(where.relative_to(report.path))  # relative: reports compare across output dirs
 
 
 def split(

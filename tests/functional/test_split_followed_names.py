@@ -85,4 +85,5 @@ def test_the_summary_lists_every_followed_name_or_says_how_many_it_leaves_out(
     assert main(["split", str(plan), "--json"]) == 0
     (target,) = [t for t in json.loads(capsys.readouterr().out)["targets"] if t["name"] == "mods"]
     assert target["followed"] == sorted(old)
-    assert target["followed_file"] == str(full)
+    assert Path(target["path"], target["followed_file"]) == full
+    assert target["followed_file"] == ".git/spinout/followed-names.txt"

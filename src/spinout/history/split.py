@@ -112,7 +112,7 @@ class TargetReport:
     merged: list[str] = field(default_factory=list)
     removal_commit: str | None = None
     followed: list[str] = field(default_factory=list)  # old names follow_renames added
-    followed_file: str = ""  # where the full list of followed names was written (api.split), if anywhere
+    followed_file: str = ""  # the full list of followed names (api.split), relative to `path`, if written
     kept_refs: dict[str, str] = field(default_factory=dict)  # ref moved by someone else -> where its commit was kept
 
     def to_json(self) -> dict[str, Any]:
@@ -151,7 +151,7 @@ class SplitResult:
             for ref in t.dropped_refs:
                 out.append(f"  dropped {ref}: no commit of it survives the filter")
             if t.followed:
-                out.append(followed_line(t.followed, t.followed_file))
+                out.append(followed_line(t.followed, str(Path(t.path, t.followed_file)) if t.followed_file else ""))
             for ref in t.merged:
                 out.append(f"  merged {ref} into the main branch")
             for ref, kept in t.kept_refs.items():
