@@ -27,7 +27,7 @@ from spinout.data.schema import (
     service_metadata,
     sorted_tables,
 )
-from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
+from spinout.errors import DataMismatch, PlanError, Problem, ToolError, UnsafeSourceError
 from spinout.plan.model import Plan
 from spinout.progress import Progress
 
@@ -373,27 +373,61 @@ class StripResult:
         return out
 
 
-def unverified(plan: Plan, core: sa.Engine, md: sa.MetaData, dp: DataPlan, urls: Mapping[str, str]) -> list[str]:
-    """Moved tables without a recorded, matching verification, or whose source has changed since (row count, then
-    checksum recomputed now: an update after the verification would otherwise be lost with the dropped table)."""
-    missing = []
+@dataclass(frozen=True)
+class StripBlockers:
+    """Why `db strip` may not drop some moved tables. `unverified`: no recorded, matching verification, or the source
+    changed since (exit 3); `target_changed`: the copy in the service database no longer is what was verified
+    (exit 5): dropping the source table then would lose the rows the copy has lost."""
+
+    unverified: list[str] = field(default_factory=list)
+    target_changed: list[str] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.target_changed, *self.unverified]
+
+
+def strip_blockers(
+    core: sa.Engine, md: sa.MetaData, dp: DataPlan, urls: Mapping[str, str], progress: Progress
+) -> StripBlockers:
+    """Re-check, now, every moved table against its recorded verification, on both sides: the source's row count
+    and checksum (an update after the verification would be lost with the dropped table) and the target's (rows
+    deleted or changed in the service database since would be lost too: the source is the only other copy)."""
+    out = StripBlockers()
     for name, url in urls.items():
         with engine(url) as target:
             done = reconcile.recorded(target, name)
-        for table in dp.services[name]:
-            row = done.get(table)
-            if row is None or not row.ok:
-                missing.append(f"{name}.{table} ({'not verified' if row is None else 'verification failed'})")
-                continue
-            with core.connect() as conn:
-                now = conn.execute(sa.select(sa.func.count()).select_from(md.tables[table])).scalar_one()
-            if now != row.source_rows:
-                missing.append(f"{name}.{table} (source has {now} rows, {row.source_rows} when verified)")
-                continue
-            columns = sorted(c.name for c in md.tables[table].columns)
-            if reconcile.table_digest(core, md.tables[table], columns).checksum != row.source_checksum:
-                missing.append(f"{name}.{table} (source rows changed since verified)")
-    return missing
+            svc_md = service_metadata(md, dp, name)
+            present = set(sa.inspect(target).get_table_names())
+            for table in dp.services[name]:
+                row = done.get(table)
+                if row is None or not row.ok:
+                    out.unverified.append(
+                        f"{name}.{table} ({'not verified' if row is None else 'verification failed'})"
+                    )
+                    continue
+                progress.note(f"{name}: re-checking {table} on both sides before dropping it")
+                columns = sorted(c.name for c in md.tables[table].columns)
+                if table not in present:
+                    out.target_changed.append(f"{name}.{table} (the table is gone from {mask_url(url)})")
+                    continue
+                now = reconcile.table_digest(target, svc_md.tables[table], columns)
+                if now.rows != row.target_rows:
+                    out.target_changed.append(
+                        f"{name}.{table} (target has {now.rows} rows, {row.target_rows} when verified)"
+                    )
+                    continue
+                if now.checksum != row.target_checksum:
+                    out.target_changed.append(f"{name}.{table} (target rows changed since verified)")
+                    continue
+                with core.connect() as conn:
+                    count = conn.execute(sa.select(sa.func.count()).select_from(md.tables[table])).scalar_one()
+                if count != row.source_rows:
+                    out.unverified.append(f"{name}.{table} (source has {count} rows, {row.source_rows} when verified)")
+                    continue
+                if reconcile.table_digest(core, md.tables[table], columns).checksum != row.source_checksum:
+                    out.unverified.append(f"{name}.{table} (source rows changed since verified)")
+    return out
 
 
 def db_strip(
@@ -419,7 +453,15 @@ def db_strip(
         md, dp = _analyse(plan, core)
         require_clean(dp)
         urls = service_urls(plan, dp, core_url, given)
-        missing = unverified(plan, core, md, dp, urls)
+        blockers = strip_blockers(core, md, dp, urls, progress)
+        missing = blockers.all
+        if blockers.target_changed and not force:
+            raise DataMismatch(
+                f"refusing to drop service tables from {mask_url(core_url)}: the copy in the service database "
+                "differs from what `db verify` recorded: " + "; ".join(missing),
+                hint="find out who changed the service database; copy again into an empty one (or restore it), "
+                "run `spinout db verify`, then strip (or --force to drop anyway, losing data)",
+            )
         if missing and not force:
             raise UnsafeSourceError(
                 f"refusing to drop service tables from {mask_url(core_url)}: no verified copy of " + "; ".join(missing),
