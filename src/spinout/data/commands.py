@@ -59,6 +59,27 @@ def engine(url: str) -> Iterator[sa.Engine]:
         eng.dispose()
 
 
+def check_urls(core_url: str, given: Mapping[str, str] | None = None) -> None:
+    """Every URL the command was given must parse as a database URL; otherwise a located problem per option (exit
+    2), the URL shown masked (a malformed URL may still carry a password: `user:pw@host`, `host=... password=...`)."""
+    problems = []
+    named = [("--db-url", "", core_url), *(("--service-db-url", f"{n}=", u) for n, u in (given or {}).items())]
+    for option, prefix, url in named:
+        try:
+            sa.make_url(url)
+        except Exception:  # ArgumentError, or ValueError for a port that is not a number
+            problems.append(
+                Problem(
+                    option,
+                    f"{prefix}{mask_url(url)} is not a database URL: write it as "
+                    "dialect+driver://user:password@host:port/database, e.g. postgresql+psycopg://user@db/neutron "
+                    "or sqlite:////var/lib/app.db",
+                )
+            )
+    if problems:
+        raise PlanError(problems, source="command line")
+
+
 def _analyse(plan: Plan, core: sa.Engine) -> tuple[sa.MetaData, DataPlan]:
     md = load_metadata(core, plan.database.metadata, [plan.source_repo])
     return md, classify(md, plan)
@@ -136,6 +157,7 @@ class DbPlanResult:
 
 
 def db_plan(plan: Plan, core_url: str, progress: Progress) -> DbPlanResult:
+    check_urls(core_url)
     with engine(core_url) as core:
         progress.start("db-plan", f"reading the schema of {mask_url(core_url)}")
         _, dp = _analyse(plan, core)
@@ -188,6 +210,7 @@ class MigrationsResult:
 def db_migrations(
     plan: Plan, core_url: str, out: Path, core_alembic: Path | None, progress: Progress
 ) -> MigrationsResult:
+    check_urls(core_url)
     with engine(core_url) as core:
         md, dp = _analyse(plan, core)
     require_clean(dp)
@@ -257,6 +280,7 @@ class CopyResult:
 def db_copy(
     plan: Plan, core_url: str, given: Mapping[str, str], progress: Progress, batch_size: int | None = None
 ) -> CopyResult:
+    check_urls(core_url, given)
     if plan.database.mode == "shared":
         return CopyResult("shared")
     db = plan.database
@@ -324,6 +348,7 @@ class VerifyResult:
 
 
 def db_verify(plan: Plan, core_url: str, given: Mapping[str, str], progress: Progress) -> VerifyResult:
+    check_urls(core_url, given)
     if plan.database.mode == "shared":
         return VerifyResult("shared")
     checks: list[reconcile.TableCheck] = []
@@ -438,6 +463,7 @@ def db_strip(
     force: bool,
     progress: Progress,
 ) -> StripResult:
+    check_urls(core_url, given)
     if plan.database.mode == "shared":
         raise UnsafeSourceError(
             "database.mode is 'shared': the service tables stay in the core database, there is nothing to strip",
@@ -508,6 +534,7 @@ def apply_service_migrations(
     """`alembic upgrade heads` of every service environment written by `db migrations` into `migrations_dir`: on the
     service's own database (separate mode; it creates the tables) or on the core database (shared mode; it stamps
     the empty base revision into alembic_version_<service>)."""
+    check_urls(core_url, given)
     lines = []
     with engine(core_url) as core:
         _, dp = _analyse(plan, core)

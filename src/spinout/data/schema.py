@@ -4,7 +4,8 @@
 the core and sorts every foreign key into kept (inside one service), cross-database (service → core: the column
 stays, the constraint goes, the reference is reported and checked by `db verify`) or a problem (core → service,
 service → another service: the core or a sibling would depend on data that leaves). `service_metadata` builds the
-schema a service's own database gets; `load_metadata` and `mask_url` are the small adapters around it.
+schema a service's own database gets; `load_metadata` is the adapter around it. `mask_url` and `scrub` (from
+spinout.masking) keep credentials out of every message.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from spinout.errors import PlanError, Problem, ToolError
+from spinout.masking import mask_url as mask_url  # re-exported: the data stage's modules import it from here
+from spinout.masking import scrub as scrub
 from spinout.plan.model import Plan
 
 CORE = "<core>"
@@ -27,32 +29,10 @@ CORE = "<core>"
 FkKind = Literal["kept", "cross", "core_to_service", "service_to_service"]
 
 
-def mask_url(url: str | sa.URL) -> str:
-    """The URL with its password replaced by '***', for every message, log line and report."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown without anything after the scheme's credentials part
-        text = str(url)
-        scheme, sep, rest = text.partition("://")
-        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else text
-
-
 def db_message(exc: BaseException) -> str:
     """The driver's own message of a SQLAlchemy error (first line), else the error's text."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def scrub(text: str, urls: Iterable[str | sa.URL]) -> str:
-    """Remove the passwords of `urls` from a message that may quote them (driver errors sometimes do)."""
-    for url in urls:
-        try:
-            password = make_url(url).password
-        except Exception:
-            continue
-        if password:
-            text = text.replace(str(password), "***")
-    return text
 
 
 @dataclass(frozen=True)
