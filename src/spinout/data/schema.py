@@ -248,6 +248,14 @@ def load_metadata(engine: sa.Engine, models: str | None, search_path: Iterable[P
             f"cannot read the schema of {mask_url(engine.url)}: {scrub(db_message(exc), [engine.url])}",
             hint="check --db-url and that the database server is reachable",
         ) from None
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        # SQLAlchemy parses some catalog text with regular expressions; a name they cannot read must not crash
+        raise ToolError(
+            f"cannot read the schema of {mask_url(engine.url)}: SQLAlchemy's reflection failed on it "
+            f"({type(exc).__name__}: {scrub(str(exc), [engine.url])})",
+            hint="name the models' MetaData in the plan (database.metadata) instead of reflecting the schema, "
+            "and report this with the table definitions",
+        ) from None
     return metadata
 
 
