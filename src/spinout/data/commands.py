@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from spinout.data import reconcile, transfer
+from spinout.data import reconcile, space, transfer
 from spinout.data.schema import (
     CORE,
     DataPlan,
@@ -29,7 +29,7 @@ from spinout.data.schema import (
 )
 from spinout.errors import DataMismatch, PlanError, Problem, ToolError, UnsafeSourceError
 from spinout.plan.model import Plan
-from spinout.progress import Progress
+from spinout.progress import Event, Progress, Started
 
 if TYPE_CHECKING:  # the migrations module imports alembic (0.2 s): only `db migrations` loads it
     from spinout.data import migrations as mig
@@ -294,8 +294,50 @@ def db_copy(
             with engine(url) as target:
                 svc_md = service_metadata(md, dp, name)
                 tables = sorted_tables(md, dp.services[name])
-                results.extend(transfer.copy_service(core, target, md, svc_md, name, tables, options, progress))
+                tracked = _CurrentTable(progress)
+                try:
+                    results.extend(transfer.copy_service(core, target, md, svc_md, name, tables, options, tracked))
+                except space.DiskFull:
+                    raise
+                except Exception as exc:
+                    if not space.is_full(exc):
+                        raise
+                    done, left = _rows_done_and_left(core, target, md, name, tables)
+                    doing = f"copying table {tracked.table} of {name}" if tracked.table else f"preparing {name}"
+                    raise space.full_error(target, exc, doing, done, left, "spinout db copy") from None
     return CopyResult("separate", results, urls)
+
+
+class _CurrentTable(Progress):
+    """Passes every event on, and remembers which table the copy is on (for a message about a full disk)."""
+
+    def __init__(self, inner: Progress) -> None:
+        super().__init__(None)
+        self.inner = inner
+        self.table: str | None = None
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, Started) and event.task.startswith("copy:"):
+            self.table = event.task.split(":", 2)[2]
+        self.inner.emit(event)
+
+
+def _rows_done_and_left(
+    core: sa.Engine, target: sa.Engine, md: sa.MetaData, service: str, tables: list[str]
+) -> tuple[int | None, int | None]:
+    """Rows the target holds now (committed checkpoints) and rows still to copy, for the estimate of the space the
+    rest needs; None when they cannot be read."""
+    try:
+        with target.connect() as conn:
+            state = transfer.copy_state
+            done = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(state.c.rows_copied), 0)).where(state.c.service == service)
+            ).scalar_one()
+        with core.connect() as conn:
+            total = sum(conn.execute(sa.select(sa.func.count()).select_from(md.tables[t])).scalar_one() for t in tables)
+    except sa.exc.SQLAlchemyError:
+        return None, None
+    return int(done), max(int(total) - int(done), 0)
 
 
 # -- db verify -----------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from spinout.data import space
 from spinout.data.schema import db_message, mask_url, scrub
 from spinout.errors import DataMismatch
 from spinout.progress import Progress
@@ -126,6 +127,9 @@ def restore(target: sa.Engine, service: str, progress: Progress) -> int:
                 conn.exec_driver_sql(item.restore)
                 conn.execute(deferred.delete().where(deferred.c.service == service, deferred.c.seq == item.seq))
         except sa.exc.DBAPIError as exc:
+            if space.is_full(exc):
+                doing = f"rebuilding {item.name} of table {item.table_name}, set aside for the load,"
+                raise space.full_error(target, exc, doing, None, None, "spinout db copy") from None
             raise DataMismatch(
                 f"the copied rows of table {item.table_name} in {mask_url(target.url)} do not satisfy "
                 f"{item.name}, which spinout set aside for the load and is recreating: "
