@@ -6,7 +6,7 @@ transfer / reconcile, and returns a result object. Passwords never appear in a m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from spinout.data.schema import (
     db_message,
     load_metadata,
     mask_url,
+    reflect_table,
     require_clean,
     scrub,
     service_metadata,
@@ -417,8 +418,9 @@ def db_verify(plan: Plan, core_url: str, given: Mapping[str, str], progress: Pro
 @dataclass(frozen=True)
 class StripResult:
     revision: str
-    dropped: list[str]
+    dropped: list[str]  # every moved table, now gone from the core database
     forced: list[str]
+    earlier: list[str] = field(default_factory=list)  # of those, the ones an earlier, interrupted strip dropped
 
     @property
     def exit_code(self) -> int:
@@ -431,10 +433,16 @@ class StripResult:
             "revision": self.revision,
             "dropped": self.dropped,
             "forced_unverified": self.forced,
+            "dropped_earlier": self.earlier,
         }
 
     def lines(self) -> list[str]:
         out = [f"applied strip revision {self.revision}: dropped {len(self.dropped)} tables: {', '.join(self.dropped)}"]
+        if self.earlier:
+            out.append(
+                f"{len(self.earlier)} of them were dropped by an earlier, interrupted strip (their verified copies "
+                f"were checked again): {', '.join(self.earlier)}"
+            )
         if self.forced:
             out.append(f"WARNING: forced without a verified copy of: {', '.join(self.forced)}")
         return out
@@ -518,9 +526,20 @@ def db_strip(
             source="command line",
         )
     with engine(core_url) as core:
-        md, dp = _analyse(plan, core)
+        present = set(sa.inspect(core).get_table_names())
+        gone = [t for svc in plan.service for t in svc.tables if t not in present]
+        earlier = dropped_earlier(plan, gone, given, progress) if gone else []
+        # the tables an earlier strip dropped are core tables no more: the rest of the strip is about the others
+        rest = plan.model_copy(
+            update={
+                "service": [
+                    s.model_copy(update={"tables": [t for t in s.tables if t not in earlier]}) for s in plan.service
+                ]
+            }
+        )
+        md, dp = _analyse(rest, core)
         require_clean(dp)
-        urls = service_urls(plan, dp, core_url, given)
+        urls = service_urls(rest, dp, core_url, given)
         blockers = strip_blockers(core, md, dp, urls, progress)
         missing = blockers.all
         if blockers.target_changed and not force:
@@ -537,16 +556,97 @@ def db_strip(
             )
         if missing:
             progress.warn(f"--force: DROPPING {len(missing)} tables WITHOUT a verified copy: {'; '.join(missing)}")
+        progress.start(f"strip:{plan.core.name}", f"applying the strip revision in {env_dir}")
         revision = _upgrade(env_dir, core)
+        progress.finish(f"strip:{plan.core.name}")
         left = set(sa.inspect(core).get_table_names())
-    dropped = [t for t in dp.moved_tables if t not in left]
+    dropped = [*earlier, *(t for t in dp.moved_tables if t not in left)]
     still = [t for t in dp.moved_tables if t in left]
     if still:
         raise ToolError(
             f"the strip revision {revision} left service tables in place: {', '.join(still)}",
             hint="regenerate the migrations with `spinout db migrations` for the current plan",
         )
-    return StripResult(revision, dropped, missing)
+    return StripResult(revision, dropped, missing, earlier)
+
+
+def dropped_earlier(plan: Plan, gone: Sequence[str], given: Mapping[str, str], progress: Progress) -> list[str]:
+    """Which of the moved tables missing from the core database an earlier `db strip` dropped.
+
+    On MariaDB/MySQL every DROP TABLE commits on its own, so a strip killed halfway has dropped some tables and not
+    others (on PostgreSQL and SQLite the strip is one transaction). Its rerun carries on when each gone table has a
+    recorded, matching verification in its service database and the copy there is still what was verified (count
+    and checksum now). A gone table without any verification is what it always was: a plan naming a table the
+    database does not have (exit 2); one whose copy changed since is data that exists nowhere whole (exit 5)."""
+    problems: list[Problem] = []
+    changed: list[str] = []
+    earlier: list[str] = []
+    for i, svc in enumerate(plan.service):
+        mine = [t for t in svc.tables if t in gone]
+        if not mine:
+            continue
+        recorded: dict[str, Any] = {}
+        url = given.get(svc.name)
+        if url is not None:
+            with engine(url) as target:
+                recorded = reconcile.recorded(target, svc.name)
+                present = set(sa.inspect(target).get_table_names())
+                for table in mine:
+                    row = recorded.get(table)
+                    if row is None or not row.ok:
+                        continue
+                    if table not in present:
+                        changed.append(f"{svc.name}.{table} (gone from both databases)")
+                        continue
+                    progress.note(f"{svc.name}: {table} is gone from the core database: checking its verified copy")
+                    copy = reflect_table(target, table)
+                    now = reconcile.table_digest(target, copy, sorted(c.name for c in copy.columns))
+                    if (now.rows, now.checksum) != (row.target_rows, row.target_checksum):
+                        changed.append(
+                            f"{svc.name}.{table} (target has {now.rows} rows, {row.target_rows} when verified"
+                            f"{'' if now.rows != row.target_rows else ', and its rows changed'})"
+                        )
+                    else:
+                        earlier.append(table)
+        for table in mine:
+            if table not in earlier and not any(c.startswith(f"{svc.name}.{table} ") for c in changed):
+                j = svc.tables.index(table)
+                problems.append(Problem(f"service[{i}].tables[{j}]", f"table {table!r} is not in the source database"))
+    if changed:
+        raise DataMismatch(
+            "service tables are gone from the core database while their copy differs from what `db verify` "
+            "recorded: " + "; ".join(changed),
+            hint="the rows that differ exist nowhere else: restore those tables of the core database from a backup, "
+            "copy and verify again, then strip",
+        )
+    if problems:
+        raise PlanError(problems, source="<plan>")
+    return earlier
+
+
+@contextmanager
+def _transactional(eng: sa.Engine) -> Iterator[sa.Engine]:
+    """`eng`, or on SQLite an engine over the same file whose transactions include DDL: Python's sqlite3 module
+    commits before each CREATE / DROP on its own, so a strip killed halfway would have dropped some tables and not
+    stamped its revision. With the driver's own transaction handling off and an explicit BEGIN (SQLAlchemy's
+    documented recipe for pysqlite) the whole revision commits at once, or not at all."""
+    if eng.dialect.name != "sqlite":
+        yield eng
+        return
+    db = sa.create_engine(eng.url, poolclass=sa.pool.NullPool)
+
+    @sa.event.listens_for(db, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(db, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def _upgrade(env_dir: Path, core: sa.Engine) -> str:
@@ -559,7 +659,7 @@ def _upgrade(env_dir: Path, core: sa.Engine) -> str:
     cfg.set_main_option("script_location", str(env_dir))
     try:
         heads = ScriptDirectory.from_config(cfg).get_heads()
-        with core.begin() as conn:
+        with _transactional(core) as db, db.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
     except (CommandError, sa.exc.SQLAlchemyError) as exc:

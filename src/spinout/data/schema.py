@@ -418,6 +418,15 @@ def _exact_postgresql_foreign_keys(dialect: sa.Dialect) -> None:
     d._spinout_exact_names = True
 
 
+def reflect_table(engine: sa.Engine, name: str) -> sa.Table:
+    """One table as the database has it, with the same exact-name corrections as `load_metadata`."""
+    if engine.dialect.name == "mysql":
+        _exact_mysql_reflection(engine.dialect)
+    elif engine.dialect.name == "postgresql":
+        _exact_postgresql_foreign_keys(engine.dialect)
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
 def is_bookkeeping(name: str) -> bool:
     return name.startswith("alembic_version") or name.startswith("spinout_")
 
