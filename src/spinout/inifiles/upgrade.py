@@ -119,6 +119,9 @@ class Journal:
         self.path = path
         self.digest = digest
         self.steps: dict[str, dict[str, Any]] = {}
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # a save killed before its rename
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
