@@ -8,8 +8,10 @@ The templates hold no capital letter and no digit, so any such pair in the outpu
 from __future__ import annotations
 
 import re
+import stat
 import string
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -18,6 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spinout.masking import mask_text, mask_url, scrub, secrets_of
+from spinout.progress import Progress
 
 SPECIALS = "@:/?=#%'\\!;,$+*()[]{}~"
 _CORE = string.ascii_uppercase + string.digits
@@ -99,3 +102,28 @@ def test_scrub_replaces_the_passwords_of_the_urls_it_is_given() -> None:
     assert scrub("failed for neutron:hunter2", ["mysql+pymysql://neutron:hunter2@h/db"]) == "failed for neutron:***"
     assert scrub("auth hunter2 failed", ["postgresql://u@h/db?password=hunter2"]) == "auth *** failed"
     assert scrub("auth a b' c failed", ["host=h password='a b\\' c'"]) == "auth *** failed"
+
+
+def test_the_upgrade_journal_is_private_and_masks_what_steps_report(tmp_path: Path) -> None:
+    from spinout.errors import DataMismatch
+    from spinout.inifiles.upgrade import JOURNAL, Step, run_upgrade
+
+    secret = "Hunter2-Secret"
+    url = f"postgresql://u@db/x?password={secret}"
+    journal = tmp_path / JOURNAL
+    journal.write_text('{"version": 1, "fingerprint": "fp", "steps": {}}')
+    journal.chmod(0o644)  # as spinout used to write it
+
+    def reports_a_url(progress: Progress) -> list[str]:
+        return [f"copied into {url}", f"libpq: host=db password={secret}"]
+
+    def fails_quoting_one(progress: Progress) -> list[str]:
+        raise DataMismatch(f"the target {url.replace('?', ' ?')} said no to user:{secret}@db")
+
+    steps = [Step("db-copy", "copy", reports_a_url), Step("db-verify", "verify", fails_quoting_one)]
+    with pytest.raises(DataMismatch):
+        run_upgrade(tmp_path, steps, "fp")
+    text = journal.read_text()
+    assert secret not in text
+    assert "password=***" in text and "user:***@db" in text
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o600
