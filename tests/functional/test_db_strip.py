@@ -129,6 +129,9 @@ def test_a_table_an_earlier_strip_dropped_needs_its_verified_copy(
     with _verified(sqlite_url, tmp_path) as (plan, out, target):
         members = snapshot(target, ["members"])["members"]
         _execute(sqlite_url, "DROP TABLE members")
+        _execute(target, "UPDATE members SET weight = weight + 1")  # the same count, other rows
+        with pytest.raises(DataMismatch, match=rf"{SVC}\.members \(target has (\d+) rows, \1 when verified, and its"):
+            api.db_strip(plan, sqlite_url, {SVC: target}, out)
         _execute(target, "DELETE FROM members WHERE rowid % 2 = 0")
         with pytest.raises(DataMismatch, match=rf"gone from the core database .*{SVC}\.members \(target has "):
             api.db_strip(plan, sqlite_url, {SVC: target}, out)
