@@ -17,6 +17,7 @@ from spinout.errors import DataMismatch
 FULL = [
     sqlite3.OperationalError("database or disk is full"),
     psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on device'),
+    psycopg.errors.DiskFull("could not write to file"),  # told by its SQLSTATE (53100) alone
     pymysql.err.OperationalError(1114, "The table 'big' is full"),
     pymysql.err.OperationalError(1021, "Disk full (/tmp/#sql_1.MAI); waiting for someone to free some space..."),
     pymysql.err.InternalError(3, "Error writing file './db/big.ibd' (Errcode: 28 \"No space left on device\")"),
