@@ -100,7 +100,7 @@ def _copy_fails_then_resumes(
     with pytest.raises(DiskFull) as info:
         api.db_copy(plan, core, {"svc": target})
     message, hint = info.value.message, info.value.hint or ""
-    assert "out of disk space while copying table big of svc" in message
+    assert f"out of disk space in {target} while copying table big of svc: " in message
     assert "rerun `spinout db copy`" in hint and "rows left need about" in hint
     partial = _consistent(target)
     assert partial < ROWS

@@ -406,7 +406,13 @@ def db_verify(plan: Plan, core_url: str, given: Mapping[str, str], progress: Pro
                 tables = sorted_tables(md, dp.services[name])
                 mine = reconcile.check_tables(core, target, md, svc_md, name, tables, progress)
                 refs = reconcile.dangling_references(core, target, md, svc_md, dp.cross(name))
-                reconcile.record(target, name, mine, refs)
+                try:
+                    reconcile.record(target, name, mine, refs)
+                except sa.exc.SQLAlchemyError as exc:
+                    if not space.is_full(exc):
+                        raise
+                    doing = f"recording the verification of {name}"
+                    raise space.full_error(target, exc, doing, None, None, "spinout db verify") from None
                 checks.extend(mine)
                 dangling.extend(refs)
     return VerifyResult("separate", checks, dangling)
@@ -663,6 +669,9 @@ def _upgrade(env_dir: Path, core: sa.Engine) -> str:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
     except (CommandError, sa.exc.SQLAlchemyError) as exc:
+        if space.is_full(exc):
+            doing = f"applying the revision in {env_dir}"
+            raise space.full_error(core, exc, doing, None, None, "spinout db strip") from None
         raise ToolError(f"applying the strip revision failed: {scrub(str(exc), [core.url])}") from None
     return ",".join(heads)
 

@@ -119,7 +119,7 @@ def full_error(
     members of acme-lb"); `rows_done` rows are in the database now, `rows_left` still to write."""
     where = place(engine)
     said = scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], [engine.url])
-    parts = [f"out of disk space while {doing} into {mask_url(engine.url)}: {where.description} is full"]
+    parts = [f"out of disk space in {mask_url(engine.url)} while {doing}: {where.description} is full"]
     if where.free is not None:
         parts.append(f"({size(where.free)} free)")
     message = " ".join(parts) + f"; the database said: {said}"
