@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from spinout.inifiles.files import atomic_write
 from spinout.inifiles.split import Rename, ServiceRule
 from spinout.inifiles.upgrade import Step, StepRun, UpgradeResult, fingerprint, run_upgrade
 from spinout.lazy import lazy_module
+from spinout.lock import exclusive
 from spinout.masking import mask_url
 from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import CoreSetting, Plan
@@ -214,9 +216,17 @@ def conf_split(
     """`spinout conf split`: move the services' config into their own files, losslessly and verified."""
     plan = load_checked_plan(plan_path)
     rules, settings, rename = _config_inputs(plan)
-    return inifiles_apply.conf_split(
-        config_dir, rules, settings, rename, dry_run=dry_run, progress=progress, writer=writer or atomic_write
-    )
+    with _config_lock(config_dir, dry_run):
+        return inifiles_apply.conf_split(
+            config_dir, rules, settings, rename, dry_run=dry_run, progress=progress, writer=writer or atomic_write
+        )
+
+
+def _config_lock(config_dir: Path, dry_run: bool) -> AbstractContextManager[None]:
+    """The config directory's lock for a run that writes there (a dry run writes nothing, and takes none)."""
+    if dry_run or not config_dir.is_dir():  # a missing directory is the stage's own, located error
+        return nullcontext()
+    return exclusive(config_dir, "config directory")
 
 
 # The data stage's steps, in the deployer's order; `db_upgrade_steps` gives their callables (a StepRun takes a Progress
@@ -280,7 +290,8 @@ def upgrade(
         "restart the core's server and agents so they read the new config files (pass each service's file with "
         "--config-file, or use --config-dir)",
     ]
-    return run_upgrade(config_dir, steps, digest, dry_run=dry_run, progress=progress, after=after)
+    with _config_lock(config_dir, dry_run):
+        return run_upgrade(config_dir, steps, digest, dry_run=dry_run, progress=progress, after=after)
 
 
 # --- boundary stage ---------------------------------------------------------------------------------------------
@@ -308,7 +319,10 @@ def rewrite(plan_path: Path, *, dry_run: bool = False, progress: Progress | None
     from spinout.code.stage import run_rewrite  # libcst and pyflakes load only for this command
 
     plan = load_checked_plan(plan_path)
-    return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())
+    if dry_run or not plan.output_dir.is_dir():  # nothing split yet: the stage says so
+        return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())
+    with exclusive(plan.output_dir, "output directory"):
+        return run_rewrite(plan, dry_run=dry_run, progress=progress or NullProgress())
 
 
 # -- data stage (spinout db ...) -----------------------------------------------------------------------------------
@@ -439,7 +453,8 @@ def split(
 
     specs = history_split.targets_from_plan(plan)  # the following services' rules are completed by resolve()
     later = history_split.Later(following, resolve) if following else None
-    result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs, later=later)
+    with exclusive(plan.output_dir, "output directory", create=True):
+        result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs, later=later)
     specs = final or specs
     if verify:
         checked = history_verify.verify(repo, specs, progress)

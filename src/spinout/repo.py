@@ -5,12 +5,62 @@ Nothing here writes: the source repository is never modified.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import pygit2
 
 from spinout.errors import UnsafeSourceError
+
+# The variables through which git (and a git alias or hook that runs spinout) points a git command at a repository,
+# an index, an object store or a configuration: `git rev-parse --local-env-vars` and their relatives. Inherited
+# by a git subprocess, GIT_DIR / GIT_WORK_TREE would make `git reset --hard` in a target act on the source.
+GIT_REPOSITORY_VARIABLES = frozenset(
+    {
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_CONFIG",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_DIR",
+        "GIT_GRAFT_FILE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_INTERNAL_SUPER_PREFIX",
+        "GIT_NAMESPACE",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_PREFIX",
+        "GIT_QUARANTINE_PATH",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_SHALLOW_FILE",
+        "GIT_WORK_TREE",
+    }
+)
+
+
+def git_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for every git subprocess spinout runs: `base` (default: this process's) without git's
+    repository variables (each command names its repository with --git-dir / -C instead), `GIT_CONFIG_KEY_n` /
+    `GIT_CONFIG_VALUE_n` pairs dropped with their count, and replace refs ignored (`GIT_NO_REPLACE_OBJECTS`): libgit2,
+    which reads the same objects, never applies them, so git and libgit2 must not disagree about a commit's parents."""
+    env = {
+        key: value
+        for key, value in (os.environ if base is None else base).items()
+        if key not in GIT_REPOSITORY_VARIABLES and not key.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+    }
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
+    return env
+
+
+def scrub_git_environment() -> None:
+    """Remove git's repository variables from this process's environment (the command line does it at start, so
+    that nothing spinout runs, forks or loads can inherit them)."""
+    for key in list(os.environ):
+        if key in GIT_REPOSITORY_VARIABLES or key.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
+            del os.environ[key]
 
 
 def open_repository(path: Path, *, what: str = "source repository") -> pygit2.Repository:

@@ -22,6 +22,7 @@ from spinout import __version__, api
 from spinout.cli.render import RichProgressSink, print_json, print_result
 from spinout.errors import PlanError, SpinoutError
 from spinout.progress import Progress
+from spinout.repo import scrub_git_environment
 from spinout.results import Result
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -175,6 +176,7 @@ def _report(exc: SpinoutError, settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `spinout` console script and `python -m spinout`."""
     _register_stages()
+    scrub_git_environment()  # a git alias or hook that runs spinout exports GIT_DIR & co.: never inherit them
     settings = Settings()
     try:
         cli.main(

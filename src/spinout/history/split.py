@@ -49,6 +49,7 @@ from spinout.history.rewrite import (
 from spinout.history.router import Rules, core_rules, service_rules
 from spinout.plan.model import Plan
 from spinout.progress import Progress
+from spinout.repo import git_environ
 
 MERGE_AUTHOR = b"spinout <spinout@localhost>"
 
@@ -200,7 +201,7 @@ def record_written_refs(repo: pygit2.Repository, git_dir: Path) -> None:
 
 
 def git(args: Sequence[str], *, cwd: Path | None = None, what: str = "git") -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False, env=git_environ())
     if proc.returncode != 0:
         raise ToolError(
             f"{what} failed: git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}",
@@ -216,7 +217,11 @@ class _Background:
     def __init__(self, args: Sequence[str], what: str) -> None:
         self.args, self.what = list(args), what
         self.proc = subprocess.Popen(
-            ["git", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            ["git", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_environ(),
         )
 
     def wait(self) -> None:
@@ -406,6 +411,7 @@ def _finalize(git_dir: Path, spec: TargetSpec, previous: Sequence[str] | None = 
             input=revs.encode(),
             capture_output=True,
             check=False,
+            env=git_environ(),
         )
         if proc.returncode != 0:
             raise ToolError(
@@ -667,7 +673,7 @@ def rev_list(
     args = ["git", "--git-dir", str(Path(source.path)), *_REV_LIST]
     if topo:
         args += ["--topo-order", "--reverse"]
-    proc = subprocess.run(args, input=revs.encode(), capture_output=True, check=False)
+    proc = subprocess.run(args, input=revs.encode(), capture_output=True, check=False, env=git_environ())
     if proc.returncode != 0:
         raise ToolError(
             f"listing the source's commits failed: {proc.stderr.decode(errors='replace').strip()}",
@@ -719,6 +725,7 @@ class Universe:
             stdin=subprocess.PIPE,
             stdout=self._out,
             stderr=subprocess.PIPE,
+            env=git_environ(),
         )
         assert self._proc.stdin is not None
         self._proc.stdin.write("".join(f"{t.hex()}\n" for t in sorted(self.tips)).encode())

@@ -24,6 +24,7 @@ from typing import IO
 
 from spinout.errors import ToolError
 from spinout.progress import NullProgress, Progress
+from spinout.repo import git_environ
 from spinout.sample.files import Era, render
 
 EPOCH = 1_325_376_000  # 2012-01-01T00:00:00Z: every date is EPOCH plus a seeded step per commit
@@ -609,11 +610,9 @@ def _resolve_marks(summary: Summary, marks_file: Path) -> None:
 def _git_env() -> dict[str, str]:
     # The user's git configuration must not change the objects (e.g. a commit template or hooks do not apply to
     # fast-import, but core.* settings could); isolate from global and system config.
-    env = dict(os.environ)
+    env = git_environ()
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     env["GIT_CONFIG_GLOBAL"] = os.devnull
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
     return env
 
 
