@@ -21,6 +21,7 @@ from spinout.inifiles.split import Rename, ServiceRule
 from spinout.inifiles.upgrade import Step, StepRun, UpgradeResult, fingerprint, run_upgrade
 from spinout.lazy import lazy_module
 from spinout.lock import exclusive
+from spinout.masking import mask_url
 from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
@@ -273,12 +274,17 @@ def upgrade(
         )
     ]
     if data_steps is None:
+        data_commands.check_urls(db_url, service_db_urls)  # a malformed URL: exit 2 now, not a failed step later
         # The data stage's work files (alembic environments) live beside the journal, so a resumed upgrade finds them.
         data_steps = db_upgrade_steps(plan_path, db_url, service_db_urls, config_dir / ".spinout-db")
     for name, description in UPGRADE_DATA_STEPS:
         run = data_steps.get(name)
         steps.append(Step(name, description, run, "" if run else "no callable for this step was given"))
-    digest = fingerprint(plan.fingerprint(), db_url, *sorted(f"{k}={v}" for k, v in service_db_urls.items()))
+    # the URLs without their credentials: the journal holds no secret, not even a hash of one (and a password
+    # changed between two runs of one upgrade does not make it another upgrade)
+    digest = fingerprint(
+        plan.fingerprint(), mask_url(db_url), *sorted(f"{k}={mask_url(v)}" for k, v in service_db_urls.items())
+    )
     after = [
         "install the service packages (" + ", ".join(sorted(names)) + ") on every node that runs the core",
         "restart the core's server and agents so they read the new config files (pass each service's file with "

@@ -42,7 +42,8 @@ def conf_split(plan: Path, config_dir: Path, dry_run: bool) -> None:
 def _service_url(value: str) -> tuple[str, str]:
     name, sep, url = value.partition("=")
     if not sep or not name or not url:
-        raise click.BadParameter(f"{value!r} must read NAME=URL, e.g. neutron-lbaas=postgresql://...")
+        # never echo the value: it may carry a password
+        raise click.BadParameter("expected NAME=URL, e.g. neutron-lbaas=postgresql+psycopg://...")
     return name, url
 
 

@@ -6,7 +6,7 @@ transfer / reconcile, and returns a result object. Passwords never appear in a m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from spinout.data import reconcile, transfer
+from spinout.data import reconcile, space, transfer
 from spinout.data.schema import (
     CORE,
     DataPlan,
@@ -22,14 +22,15 @@ from spinout.data.schema import (
     db_message,
     load_metadata,
     mask_url,
+    reflect_table,
     require_clean,
     scrub,
     service_metadata,
     sorted_tables,
 )
-from spinout.errors import PlanError, Problem, ToolError, UnsafeSourceError
+from spinout.errors import DataMismatch, PlanError, Problem, ToolError, UnsafeSourceError
 from spinout.plan.model import Plan
-from spinout.progress import Progress
+from spinout.progress import Event, Progress, Started
 
 if TYPE_CHECKING:  # the migrations module imports alembic (0.2 s): only `db migrations` loads it
     from spinout.data import migrations as mig
@@ -57,6 +58,27 @@ def engine(url: str) -> Iterator[sa.Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+def check_urls(core_url: str, given: Mapping[str, str] | None = None) -> None:
+    """Every URL the command was given must parse as a database URL; otherwise a located problem per option (exit
+    2), the URL shown masked (a malformed URL may still carry a password: `user:pw@host`, `host=... password=...`)."""
+    problems = []
+    named = [("--db-url", "", core_url), *(("--service-db-url", f"{n}=", u) for n, u in (given or {}).items())]
+    for option, prefix, url in named:
+        try:
+            sa.make_url(url)
+        except Exception:  # ArgumentError, or ValueError for a port that is not a number
+            problems.append(
+                Problem(
+                    option,
+                    f"{prefix}{mask_url(url)} is not a database URL: write it as "
+                    "dialect+driver://user:password@host:port/database, e.g. postgresql+psycopg://user@db/neutron "
+                    "or sqlite:////var/lib/app.db",
+                )
+            )
+    if problems:
+        raise PlanError(problems, source="command line")
 
 
 def _analyse(plan: Plan, core: sa.Engine) -> tuple[sa.MetaData, DataPlan]:
@@ -136,6 +158,7 @@ class DbPlanResult:
 
 
 def db_plan(plan: Plan, core_url: str, progress: Progress) -> DbPlanResult:
+    check_urls(core_url)
     with engine(core_url) as core:
         progress.start("db-plan", f"reading the schema of {mask_url(core_url)}")
         _, dp = _analyse(plan, core)
@@ -188,6 +211,7 @@ class MigrationsResult:
 def db_migrations(
     plan: Plan, core_url: str, out: Path, core_alembic: Path | None, progress: Progress
 ) -> MigrationsResult:
+    check_urls(core_url)
     with engine(core_url) as core:
         md, dp = _analyse(plan, core)
     require_clean(dp)
@@ -257,6 +281,7 @@ class CopyResult:
 def db_copy(
     plan: Plan, core_url: str, given: Mapping[str, str], progress: Progress, batch_size: int | None = None
 ) -> CopyResult:
+    check_urls(core_url, given)
     if plan.database.mode == "shared":
         return CopyResult("shared")
     db = plan.database
@@ -270,8 +295,50 @@ def db_copy(
             with engine(url) as target:
                 svc_md = service_metadata(md, dp, name)
                 tables = sorted_tables(md, dp.services[name])
-                results.extend(transfer.copy_service(core, target, md, svc_md, name, tables, options, progress))
+                tracked = _CurrentTable(progress)
+                try:
+                    results.extend(transfer.copy_service(core, target, md, svc_md, name, tables, options, tracked))
+                except space.DiskFull:
+                    raise
+                except Exception as exc:
+                    if not space.is_full(exc):
+                        raise
+                    done, left = _rows_done_and_left(core, target, md, name, tables)
+                    doing = f"copying table {tracked.table} of {name}" if tracked.table else f"preparing {name}"
+                    raise space.full_error(target, exc, doing, done, left, "spinout db copy") from None
     return CopyResult("separate", results, urls)
+
+
+class _CurrentTable(Progress):
+    """Passes every event on, and remembers which table the copy is on (for a message about a full disk)."""
+
+    def __init__(self, inner: Progress) -> None:
+        super().__init__(None)
+        self.inner = inner
+        self.table: str | None = None
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, Started) and event.task.startswith("copy:"):
+            self.table = event.task.split(":", 2)[2]
+        self.inner.emit(event)
+
+
+def _rows_done_and_left(
+    core: sa.Engine, target: sa.Engine, md: sa.MetaData, service: str, tables: list[str]
+) -> tuple[int | None, int | None]:
+    """Rows the target holds now (committed checkpoints) and rows still to copy, for the estimate of the space the
+    rest needs; None when they cannot be read."""
+    try:
+        with target.connect() as conn:
+            state = transfer.copy_state
+            done = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(state.c.rows_copied), 0)).where(state.c.service == service)
+            ).scalar_one()
+        with core.connect() as conn:
+            total = sum(conn.execute(sa.select(sa.func.count()).select_from(md.tables[t])).scalar_one() for t in tables)
+    except sa.exc.SQLAlchemyError:
+        return None, None
+    return int(done), max(int(total) - int(done), 0)
 
 
 # -- db verify -----------------------------------------------------------------------------------------------------
@@ -324,6 +391,7 @@ class VerifyResult:
 
 
 def db_verify(plan: Plan, core_url: str, given: Mapping[str, str], progress: Progress) -> VerifyResult:
+    check_urls(core_url, given)
     if plan.database.mode == "shared":
         return VerifyResult("shared")
     checks: list[reconcile.TableCheck] = []
@@ -338,7 +406,13 @@ def db_verify(plan: Plan, core_url: str, given: Mapping[str, str], progress: Pro
                 tables = sorted_tables(md, dp.services[name])
                 mine = reconcile.check_tables(core, target, md, svc_md, name, tables, progress)
                 refs = reconcile.dangling_references(core, target, md, svc_md, dp.cross(name))
-                reconcile.record(target, name, mine, refs)
+                try:
+                    reconcile.record(target, name, mine, refs)
+                except sa.exc.SQLAlchemyError as exc:
+                    if not space.is_full(exc):
+                        raise
+                    doing = f"recording the verification of {name}"
+                    raise space.full_error(target, exc, doing, None, None, "spinout db verify") from None
                 checks.extend(mine)
                 dangling.extend(refs)
     return VerifyResult("separate", checks, dangling)
@@ -350,8 +424,9 @@ def db_verify(plan: Plan, core_url: str, given: Mapping[str, str], progress: Pro
 @dataclass(frozen=True)
 class StripResult:
     revision: str
-    dropped: list[str]
+    dropped: list[str]  # every moved table, now gone from the core database
     forced: list[str]
+    earlier: list[str] = field(default_factory=list)  # of those, the ones an earlier, interrupted strip dropped
 
     @property
     def exit_code(self) -> int:
@@ -364,36 +439,76 @@ class StripResult:
             "revision": self.revision,
             "dropped": self.dropped,
             "forced_unverified": self.forced,
+            "dropped_earlier": self.earlier,
         }
 
     def lines(self) -> list[str]:
         out = [f"applied strip revision {self.revision}: dropped {len(self.dropped)} tables: {', '.join(self.dropped)}"]
+        if self.earlier:
+            out.append(
+                f"{len(self.earlier)} of them were dropped by an earlier, interrupted strip (their verified copies "
+                f"were checked again): {', '.join(self.earlier)}"
+            )
         if self.forced:
             out.append(f"WARNING: forced without a verified copy of: {', '.join(self.forced)}")
         return out
 
 
-def unverified(plan: Plan, core: sa.Engine, md: sa.MetaData, dp: DataPlan, urls: Mapping[str, str]) -> list[str]:
-    """Moved tables without a recorded, matching verification, or whose source has changed since (row count, then
-    checksum recomputed now: an update after the verification would otherwise be lost with the dropped table)."""
-    missing = []
+@dataclass(frozen=True)
+class StripBlockers:
+    """Why `db strip` may not drop some moved tables. `unverified`: no recorded, matching verification, or the source
+    changed since (exit 3); `target_changed`: the copy in the service database no longer is what was verified
+    (exit 5): dropping the source table then would lose the rows the copy has lost."""
+
+    unverified: list[str] = field(default_factory=list)
+    target_changed: list[str] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.target_changed, *self.unverified]
+
+
+def strip_blockers(
+    core: sa.Engine, md: sa.MetaData, dp: DataPlan, urls: Mapping[str, str], progress: Progress
+) -> StripBlockers:
+    """Re-check, now, every moved table against its recorded verification, on both sides: the source's row count
+    and checksum (an update after the verification would be lost with the dropped table) and the target's (rows
+    deleted or changed in the service database since would be lost too: the source is the only other copy)."""
+    out = StripBlockers()
     for name, url in urls.items():
         with engine(url) as target:
             done = reconcile.recorded(target, name)
-        for table in dp.services[name]:
-            row = done.get(table)
-            if row is None or not row.ok:
-                missing.append(f"{name}.{table} ({'not verified' if row is None else 'verification failed'})")
-                continue
-            with core.connect() as conn:
-                now = conn.execute(sa.select(sa.func.count()).select_from(md.tables[table])).scalar_one()
-            if now != row.source_rows:
-                missing.append(f"{name}.{table} (source has {now} rows, {row.source_rows} when verified)")
-                continue
-            columns = sorted(c.name for c in md.tables[table].columns)
-            if reconcile.table_digest(core, md.tables[table], columns).checksum != row.source_checksum:
-                missing.append(f"{name}.{table} (source rows changed since verified)")
-    return missing
+            svc_md = service_metadata(md, dp, name)
+            present = set(sa.inspect(target).get_table_names())
+            for table in dp.services[name]:
+                row = done.get(table)
+                if row is None or not row.ok:
+                    out.unverified.append(
+                        f"{name}.{table} ({'not verified' if row is None else 'verification failed'})"
+                    )
+                    continue
+                progress.note(f"{name}: re-checking {table} on both sides before dropping it")
+                columns = sorted(c.name for c in md.tables[table].columns)
+                if table not in present:
+                    out.target_changed.append(f"{name}.{table} (the table is gone from {mask_url(url)})")
+                    continue
+                now = reconcile.table_digest(target, svc_md.tables[table], columns)
+                if now.rows != row.target_rows:
+                    out.target_changed.append(
+                        f"{name}.{table} (target has {now.rows} rows, {row.target_rows} when verified)"
+                    )
+                    continue
+                if now.checksum != row.target_checksum:
+                    out.target_changed.append(f"{name}.{table} (target rows changed since verified)")
+                    continue
+                with core.connect() as conn:
+                    count = conn.execute(sa.select(sa.func.count()).select_from(md.tables[table])).scalar_one()
+                if count != row.source_rows:
+                    out.unverified.append(f"{name}.{table} (source has {count} rows, {row.source_rows} when verified)")
+                    continue
+                if reconcile.table_digest(core, md.tables[table], columns).checksum != row.source_checksum:
+                    out.unverified.append(f"{name}.{table} (source rows changed since verified)")
+    return out
 
 
 def db_strip(
@@ -404,6 +519,7 @@ def db_strip(
     force: bool,
     progress: Progress,
 ) -> StripResult:
+    check_urls(core_url, given)
     if plan.database.mode == "shared":
         raise UnsafeSourceError(
             "database.mode is 'shared': the service tables stay in the core database, there is nothing to strip",
@@ -416,10 +532,29 @@ def db_strip(
             source="command line",
         )
     with engine(core_url) as core:
-        md, dp = _analyse(plan, core)
+        present = set(sa.inspect(core).get_table_names())
+        gone = [t for svc in plan.service for t in svc.tables if t not in present]
+        earlier = dropped_earlier(plan, gone, given, progress) if gone else []
+        # the tables an earlier strip dropped are core tables no more: the rest of the strip is about the others
+        rest = plan.model_copy(
+            update={
+                "service": [
+                    s.model_copy(update={"tables": [t for t in s.tables if t not in earlier]}) for s in plan.service
+                ]
+            }
+        )
+        md, dp = _analyse(rest, core)
         require_clean(dp)
-        urls = service_urls(plan, dp, core_url, given)
-        missing = unverified(plan, core, md, dp, urls)
+        urls = service_urls(rest, dp, core_url, given)
+        blockers = strip_blockers(core, md, dp, urls, progress)
+        missing = blockers.all
+        if blockers.target_changed and not force:
+            raise DataMismatch(
+                f"refusing to drop service tables from {mask_url(core_url)}: the copy in the service database "
+                "differs from what `db verify` recorded: " + "; ".join(missing),
+                hint="find out who changed the service database; copy again into an empty one (or restore it), "
+                "run `spinout db verify`, then strip (or --force to drop anyway, losing data)",
+            )
         if missing and not force:
             raise UnsafeSourceError(
                 f"refusing to drop service tables from {mask_url(core_url)}: no verified copy of " + "; ".join(missing),
@@ -427,16 +562,97 @@ def db_strip(
             )
         if missing:
             progress.warn(f"--force: DROPPING {len(missing)} tables WITHOUT a verified copy: {'; '.join(missing)}")
+        progress.start(f"strip:{plan.core.name}", f"applying the strip revision in {env_dir}")
         revision = _upgrade(env_dir, core)
+        progress.finish(f"strip:{plan.core.name}")
         left = set(sa.inspect(core).get_table_names())
-    dropped = [t for t in dp.moved_tables if t not in left]
+    dropped = [*earlier, *(t for t in dp.moved_tables if t not in left)]
     still = [t for t in dp.moved_tables if t in left]
     if still:
         raise ToolError(
             f"the strip revision {revision} left service tables in place: {', '.join(still)}",
             hint="regenerate the migrations with `spinout db migrations` for the current plan",
         )
-    return StripResult(revision, dropped, missing)
+    return StripResult(revision, dropped, missing, earlier)
+
+
+def dropped_earlier(plan: Plan, gone: Sequence[str], given: Mapping[str, str], progress: Progress) -> list[str]:
+    """Which of the moved tables missing from the core database an earlier `db strip` dropped.
+
+    On MariaDB/MySQL every DROP TABLE commits on its own, so a strip killed halfway has dropped some tables and not
+    others (on PostgreSQL and SQLite the strip is one transaction). Its rerun carries on when each gone table has a
+    recorded, matching verification in its service database and the copy there is still what was verified (count
+    and checksum now). A gone table without any verification is what it always was: a plan naming a table the
+    database does not have (exit 2); one whose copy changed since is data that exists nowhere whole (exit 5)."""
+    problems: list[Problem] = []
+    changed: list[str] = []
+    earlier: list[str] = []
+    for i, svc in enumerate(plan.service):
+        mine = [t for t in svc.tables if t in gone]
+        if not mine:
+            continue
+        recorded: dict[str, Any] = {}
+        url = given.get(svc.name)
+        if url is not None:
+            with engine(url) as target:
+                recorded = reconcile.recorded(target, svc.name)
+                present = set(sa.inspect(target).get_table_names())
+                for table in mine:
+                    row = recorded.get(table)
+                    if row is None or not row.ok:
+                        continue
+                    if table not in present:
+                        changed.append(f"{svc.name}.{table} (gone from both databases)")
+                        continue
+                    progress.note(f"{svc.name}: {table} is gone from the core database: checking its verified copy")
+                    copy = reflect_table(target, table)
+                    now = reconcile.table_digest(target, copy, sorted(c.name for c in copy.columns))
+                    if (now.rows, now.checksum) != (row.target_rows, row.target_checksum):
+                        changed.append(
+                            f"{svc.name}.{table} (target has {now.rows} rows, {row.target_rows} when verified"
+                            f"{'' if now.rows != row.target_rows else ', and its rows changed'})"
+                        )
+                    else:
+                        earlier.append(table)
+        for table in mine:
+            if table not in earlier and not any(c.startswith(f"{svc.name}.{table} ") for c in changed):
+                j = svc.tables.index(table)
+                problems.append(Problem(f"service[{i}].tables[{j}]", f"table {table!r} is not in the source database"))
+    if changed:
+        raise DataMismatch(
+            "service tables are gone from the core database while their copy differs from what `db verify` "
+            "recorded: " + "; ".join(changed),
+            hint="the rows that differ exist nowhere else: restore those tables of the core database from a backup, "
+            "copy and verify again, then strip",
+        )
+    if problems:
+        raise PlanError(problems, source="<plan>")
+    return earlier
+
+
+@contextmanager
+def _transactional(eng: sa.Engine) -> Iterator[sa.Engine]:
+    """`eng`, or on SQLite an engine over the same file whose transactions include DDL: Python's sqlite3 module
+    commits before each CREATE / DROP on its own, so a strip killed halfway would have dropped some tables and not
+    stamped its revision. With the driver's own transaction handling off and an explicit BEGIN (SQLAlchemy's
+    documented recipe for pysqlite) the whole revision commits at once, or not at all."""
+    if eng.dialect.name != "sqlite":
+        yield eng
+        return
+    db = sa.create_engine(eng.url, poolclass=sa.pool.NullPool)
+
+    @sa.event.listens_for(db, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(db, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def _upgrade(env_dir: Path, core: sa.Engine) -> str:
@@ -449,10 +665,13 @@ def _upgrade(env_dir: Path, core: sa.Engine) -> str:
     cfg.set_main_option("script_location", str(env_dir))
     try:
         heads = ScriptDirectory.from_config(cfg).get_heads()
-        with core.begin() as conn:
+        with _transactional(core) as db, db.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
     except (CommandError, sa.exc.SQLAlchemyError) as exc:
+        if space.is_full(exc):
+            doing = f"applying the revision in {env_dir}"
+            raise space.full_error(core, exc, doing, None, None, "spinout db strip") from None
         raise ToolError(f"applying the strip revision failed: {scrub(str(exc), [core.url])}") from None
     return ",".join(heads)
 
@@ -466,6 +685,7 @@ def apply_service_migrations(
     """`alembic upgrade heads` of every service environment written by `db migrations` into `migrations_dir`: on the
     service's own database (separate mode; it creates the tables) or on the core database (shared mode; it stamps
     the empty base revision into alembic_version_<service>)."""
+    check_urls(core_url, given)
     lines = []
     with engine(core_url) as core:
         _, dp = _analyse(plan, core)

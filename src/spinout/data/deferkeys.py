@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from spinout.data import space
 from spinout.data.schema import db_message, mask_url, scrub
 from spinout.errors import DataMismatch
 from spinout.progress import Progress
@@ -87,6 +88,8 @@ def defer(target: sa.Engine, service: str, fresh: Sequence[sa.Table], progress: 
     """Drop the keys and indexes of the `fresh` tables, recording how to recreate them; return how many."""
     if not fresh:
         return 0
+    task = f"defer:{service}"
+    progress.start(task, f"{service}: setting keys and indexes of {len(fresh)} fresh tables aside for the load")
     with target.begin() as conn:
         oids = [
             conn.execute(sa.text("SELECT to_regclass(:name)::oid"), {"name": _qualified(conn, t)}).scalar_one()
@@ -105,8 +108,8 @@ def defer(target: sa.Engine, service: str, fresh: Sequence[sa.Table], progress: 
         # drop in reverse restore order: foreign keys before the keys they reference
         for item in reversed(items):
             conn.exec_driver_sql(item.drop_sql)
-    if items:
-        progress.note(f"{service}: {len(items)} keys and indexes of {len(fresh)} fresh tables set aside for the load")
+    said = f"{service}: {len(items)} keys and indexes of {len(fresh)} fresh tables set aside for the load"
+    progress.finish(task, said if items else "")
     return len(items)
 
 
@@ -118,7 +121,10 @@ def restore(target: sa.Engine, service: str, progress: Progress) -> int:
             .where(deferred.c.service == service)
             .order_by(deferred.c.seq)
         ).all()
-    for item in items:
+    task = f"restore:{service}"
+    if items:
+        progress.start(task, f"{service}: rebuilding keys and indexes", total=len(items))
+    for done, item in enumerate(items, start=1):
         try:
             with target.begin() as conn:
                 # building an index sorts the whole table: give the sort room (the server's default is 64 MB)
@@ -126,6 +132,9 @@ def restore(target: sa.Engine, service: str, progress: Progress) -> int:
                 conn.exec_driver_sql(item.restore)
                 conn.execute(deferred.delete().where(deferred.c.service == service, deferred.c.seq == item.seq))
         except sa.exc.DBAPIError as exc:
+            if space.is_full(exc):
+                doing = f"rebuilding {item.name} of table {item.table_name}, set aside for the load,"
+                raise space.full_error(target, exc, doing, None, None, "spinout db copy") from None
             raise DataMismatch(
                 f"the copied rows of table {item.table_name} in {mask_url(target.url)} do not satisfy "
                 f"{item.name}, which spinout set aside for the load and is recreating: "
@@ -133,8 +142,9 @@ def restore(target: sa.Engine, service: str, progress: Progress) -> int:
                 hint=f"fix the rows or the target's schema, then rerun `spinout db copy` (it recreates {item.name} "
                 f"and the rest; the statement is: {item.restore})",
             ) from None
+        progress.advance(task, done, len(items))
     if items:
-        progress.note(f"{service}: {len(items)} keys and indexes rebuilt")
+        progress.finish(task, f"{service}: {len(items)} keys and indexes rebuilt")
     return len(items)
 
 

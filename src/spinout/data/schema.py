@@ -4,22 +4,25 @@
 the core and sorts every foreign key into kept (inside one service), cross-database (service → core: the column
 stays, the constraint goes, the reference is reported and checked by `db verify`) or a problem (core → service,
 service → another service: the core or a sibling would depend on data that leaves). `service_metadata` builds the
-schema a service's own database gets; `load_metadata` and `mask_url` are the small adapters around it.
+schema a service's own database gets; `load_metadata` is the adapter around it. `mask_url` and `scrub` (from
+spinout.masking) keep credentials out of every message.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from spinout.errors import PlanError, Problem, ToolError
+from spinout.masking import mask_url as mask_url  # re-exported: the data stage's modules import it from here
+from spinout.masking import scrub as scrub
 from spinout.plan.model import Plan
 
 CORE = "<core>"
@@ -27,32 +30,10 @@ CORE = "<core>"
 FkKind = Literal["kept", "cross", "core_to_service", "service_to_service"]
 
 
-def mask_url(url: str | sa.URL) -> str:
-    """The URL with its password replaced by '***', for every message, log line and report."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown without anything after the scheme's credentials part
-        text = str(url)
-        scheme, sep, rest = text.partition("://")
-        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else text
-
-
 def db_message(exc: BaseException) -> str:
     """The driver's own message of a SQLAlchemy error (first line), else the error's text."""
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def scrub(text: str, urls: Iterable[str | sa.URL]) -> str:
-    """Remove the passwords of `urls` from a message that may quote them (driver errors sometimes do)."""
-    for url in urls:
-        try:
-            password = make_url(url).password
-        except Exception:
-            continue
-        if password:
-            text = text.replace(str(password), "***")
-    return text
 
 
 @dataclass(frozen=True)
@@ -250,14 +231,200 @@ def load_metadata(engine: sa.Engine, models: str | None, search_path: Iterable[P
             )
         return value
     metadata = sa.MetaData()
+    if engine.dialect.name == "mysql":
+        _exact_mysql_reflection(engine.dialect)
+    elif engine.dialect.name == "postgresql":
+        _exact_postgresql_foreign_keys(engine.dialect)
     try:
-        metadata.reflect(engine, only=lambda name, _md: not is_bookkeeping(name))
+        with warnings.catch_warnings():
+            # the MySQL parser's complaint about a foreign key line it cannot read: information_schema has the key
+            warnings.filterwarnings("ignore", r"Unknown schema content: '  CONSTRAINT .* FOREIGN KEY", sa.exc.SAWarning)
+            # SQLite: the key is read exactly (PRAGMA foreign_key_list); only its name, which SQLAlchemy looks for in
+            # the CREATE TABLE text, is lost when the referred table's name holds a double quote
+            warnings.filterwarnings("ignore", r"WARNING: SQL-parsed foreign key constraint", sa.exc.SAWarning)
+            metadata.reflect(engine, only=lambda name, _md: not is_bookkeeping(name))
     except sa.exc.SQLAlchemyError as exc:
         raise ToolError(
             f"cannot read the schema of {mask_url(engine.url)}: {scrub(db_message(exc), [engine.url])}",
             hint="check --db-url and that the database server is reachable",
         ) from None
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        # SQLAlchemy parses some catalog text with regular expressions; a name they cannot read must not crash
+        raise ToolError(
+            f"cannot read the schema of {mask_url(engine.url)}: SQLAlchemy's reflection failed on it "
+            f"({type(exc).__name__}: {scrub(str(exc), [engine.url])})",
+            hint="name the models' MetaData in the plan (database.metadata) instead of reflecting the schema, "
+            "and report this with the table definitions",
+        ) from None
     return metadata
+
+
+# -- MySQL/MariaDB reflection with exact names ----------------------------------------------------------------------
+#
+# SQLAlchemy reads a MySQL table's columns, keys and indexes by parsing SHOW CREATE TABLE with regular expressions.
+# Names there are quoted with backticks, a backtick inside a name doubled; the parser keeps it doubled (a column
+# i`d comes back as i``d, and every later statement names a column that does not exist), and a foreign key whose
+# names its pattern cannot read (a backtick in the referred table's name, a ')' in a column's) is dropped with a
+# mere warning, so `db plan` would not classify it. The reflection of one engine is corrected here: names are
+# unescaped, a column the parser skipped is an error naming it, and foreign keys are read from information_schema,
+# which lists names as they are.
+
+_COLUMNS_OF = sa.text(
+    "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = :schema AND TABLE_NAME = :table "
+    "ORDER BY ORDINAL_POSITION"
+)
+_FOREIGN_KEYS_OF = sa.text(
+    "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, "
+    "k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE "
+    "FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
+    "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+    "AND r.TABLE_NAME = k.TABLE_NAME "
+    "WHERE k.TABLE_SCHEMA = :schema AND k.TABLE_NAME = :table AND k.REFERENCED_TABLE_NAME IS NOT NULL "
+    "ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION"
+)
+
+
+def _unescape(name: Any) -> Any:
+    return name.replace("``", "`") if isinstance(name, str) else name
+
+
+def _exact_mysql_reflection(dialect: sa.Dialect) -> None:
+    """Wrap this dialect instance's reflection methods (the engine's own; SQLAlchemy's reflection calls them for
+    every table) so that names come back exact. Idempotent."""
+    if getattr(dialect, "_spinout_exact_names", False):
+        return
+    d: Any = dialect
+    get_columns, get_pk, get_indexes, get_uniques = (
+        d.get_columns,
+        d.get_pk_constraint,
+        d.get_indexes,
+        d.get_unique_constraints,
+    )
+
+    def schema_of(connection: sa.Connection, schema: str | None) -> str:
+        return schema or str(connection.dialect.default_schema_name)
+
+    def columns(connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        found = get_columns(connection, table_name, schema, **kw)
+        for column in found:
+            column["name"] = _unescape(column["name"])
+        real = list(connection.execute(_COLUMNS_OF, {"schema": schema_of(connection, schema), "table": table_name}))
+        missing = [r[0] for r in real if r[0] not in {c["name"] for c in found}]
+        if missing:
+            raise ToolError(
+                f"cannot read the definition of column(s) {', '.join(map(repr, missing))} of table {table_name!r} "
+                "(SQLAlchemy's MySQL reflection did not parse its SHOW CREATE TABLE line)",
+                hint="name the models' MetaData in the plan (database.metadata) instead of reflecting the schema",
+            )
+        return found
+
+    def pk(connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        found = get_pk(connection, table_name, schema, **kw)
+        found["name"] = _unescape(found.get("name"))
+        found["constrained_columns"] = [_unescape(c) for c in found.get("constrained_columns", [])]
+        return found
+
+    def indexes(connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        found = get_indexes(connection, table_name, schema, **kw)
+        for index in found:
+            index["name"] = _unescape(index.get("name"))
+            index["column_names"] = [_unescape(c) for c in index.get("column_names", [])]
+            if "duplicates_constraint" in index:
+                index["duplicates_constraint"] = _unescape(index["duplicates_constraint"])
+            options = index.get("dialect_options") or {}
+            if isinstance(options.get("mysql_length"), dict):
+                options["mysql_length"] = {_unescape(k): v for k, v in options["mysql_length"].items()}
+        return found
+
+    def uniques(connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        found = get_uniques(connection, table_name, schema, **kw)
+        for unique in found:
+            unique["name"] = _unescape(unique.get("name"))
+            unique["column_names"] = [_unescape(c) for c in unique.get("column_names", [])]
+            if "duplicates_index" in unique:
+                unique["duplicates_index"] = _unescape(unique["duplicates_index"])
+        return found
+
+    def foreign_keys(connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any) -> Any:
+        own = schema_of(connection, schema)
+        keys: dict[str, dict[str, Any]] = {}
+        for name, column, ref_schema, ref_table, ref_column, on_update, on_delete in connection.execute(
+            _FOREIGN_KEYS_OF, {"schema": own, "table": table_name}
+        ):
+            key = keys.setdefault(
+                name,
+                {
+                    "name": name,
+                    "constrained_columns": [],
+                    "referred_schema": schema if ref_schema == own else ref_schema,
+                    "referred_table": ref_table,
+                    "referred_columns": [],
+                    # as SQLAlchemy's own reflection: the server's default (RESTRICT / NO ACTION) is not an option
+                    "options": {
+                        option: rule
+                        for option, rule in (("onupdate", on_update), ("ondelete", on_delete))
+                        if rule not in ("RESTRICT", "NO ACTION")
+                    },
+                },
+            )
+            key["constrained_columns"].append(column)
+            key["referred_columns"].append(ref_column)
+        return list(keys.values())
+
+    d.get_columns, d.get_pk_constraint, d.get_indexes = columns, pk, indexes
+    d.get_unique_constraints, d.get_foreign_keys = uniques, foreign_keys
+    d._spinout_exact_names = True
+
+
+# PostgreSQL: SQLAlchemy reads a foreign key's columns from pg_get_constraintdef's text and splits the list at
+# commas, inside quoted names too (a column "a, b" becomes two). The column lists are taken from pg_constraint's
+# conkey/confkey instead; everything else SQLAlchemy parses (quoted names included) is kept.
+_PG_FOREIGN_KEY_COLUMNS = sa.text(
+    """
+    SELECT cl.relname, c.conname,
+           array_agg(a.attname::text ORDER BY k.i), array_agg(b.attname::text ORDER BY k.i)
+    FROM pg_constraint c
+    JOIN pg_class cl ON cl.oid = c.conrelid
+    CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(l, r, i)
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.l
+    JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.r
+    WHERE c.contype = 'f'
+      AND cl.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = COALESCE(:schema, current_schema()))
+    GROUP BY cl.relname, c.conname
+    """
+)
+
+
+def _exact_postgresql_foreign_keys(dialect: sa.Dialect) -> None:
+    if getattr(dialect, "_spinout_exact_names", False):
+        return
+    d: Any = dialect
+    get_multi = d.get_multi_foreign_keys
+
+    def multi(connection: sa.Connection, schema: str | None, *args: Any, **kw: Any) -> Any:
+        found = list(get_multi(connection, schema, *args, **kw))
+        exact = {
+            (table, name): (list(local), list(remote))
+            for table, name, local, remote in connection.execute(_PG_FOREIGN_KEY_COLUMNS, {"schema": schema})
+        }
+        for (_, table), keys in found:
+            for key in keys:
+                columns = exact.get((table, key["name"]))
+                if columns is not None:
+                    key["constrained_columns"], key["referred_columns"] = columns
+        return found
+
+    d.get_multi_foreign_keys = multi
+    d._spinout_exact_names = True
+
+
+def reflect_table(engine: sa.Engine, name: str) -> sa.Table:
+    """One table as the database has it, with the same exact-name corrections as `load_metadata`."""
+    if engine.dialect.name == "mysql":
+        _exact_mysql_reflection(engine.dialect)
+    elif engine.dialect.name == "postgresql":
+        _exact_postgresql_foreign_keys(engine.dialect)
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
 
 
 def is_bookkeeping(name: str) -> bool:

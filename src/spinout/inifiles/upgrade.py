@@ -8,12 +8,17 @@ an interruption (the config split is idempotent, the data copy resumes from its 
 The journal is a JSON file in the config directory (`.spinout-upgrade.json`), rewritten atomically after every
 change of a step's state. It records the fingerprint of the plan and of the upgrade's inputs: resuming with a
 different plan or different databases is refused, because the steps already done were done for the old ones.
+It is readable by its owner only (0600) and holds no secret: every line and error is masked (spinout.masking)
+before it is written, and the caller fingerprints the database URLs without their credentials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spinout.errors import SpinoutError, UnsafeSourceError
-from spinout.inifiles.files import atomic_write
+from spinout.masking import mask_text
 from spinout.progress import NullProgress, Progress
 from spinout.results import Result
 
@@ -114,6 +119,9 @@ class Journal:
         self.path = path
         self.digest = digest
         self.steps: dict[str, dict[str, Any]] = {}
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # a save killed before its rename
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -144,8 +152,43 @@ class Journal:
         self.save()
 
     def save(self) -> None:
-        payload = {"version": 1, "fingerprint": self.digest, "steps": self.steps}
-        atomic_write(self.path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        steps = {name: _masked(entry) for name, entry in self.steps.items()}
+        payload = {"version": 1, "fingerprint": self.digest, "steps": steps}
+        _write_private(self.path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def _masked(value: Any) -> Any:
+    """A journal entry with every string masked: a step's lines or error may quote a database URL."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return value
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with a file only its owner can read (0600, whatever the umask and the mode of the
+    journal it replaces): the journal describes the deployment's databases."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # created 0600
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fchmod(fh.fileno(), 0o600)
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def run_upgrade(
