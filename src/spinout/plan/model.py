@@ -254,13 +254,21 @@ class Service(_Model):
 
     def renamed(self, path: str) -> str:
         """Where `path` lands in the target: the longest matching rename prefix wins."""
-        best = ""
-        for old in self.rename:
-            # A directory source ('a/') renames everything below it; a file source ('a.ini') only itself, not
-            # 'a.ini.sample'.
-            if path_covers(old, path) and len(old) > len(best):
-                best = old
-        return self.rename[best] + path[len(best) :] if best else path
+        # A directory source ('a/') renames everything below it; a file source ('a.ini') only itself, not
+        # 'a.ini.sample'. The candidates are `path` itself and its directory prefixes, longest first: a lookup per
+        # prefix, not a scan of every rename (a plan may have thousands).
+        if path in self.rename and not path.endswith("/"):
+            return self.rename[path]
+        end = len(path)
+        while end > 0:
+            slash = path.rfind("/", 0, end)
+            if slash < 0:
+                break
+            prefix = path[: slash + 1]
+            if prefix in self.rename:
+                return self.rename[prefix] + path[len(prefix) :]
+            end = slash
+        return path
 
 
 class Boundary(_Model):

@@ -6,11 +6,15 @@ problem in one run. The repository is reached through the small `RepoView` proto
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal, Protocol
 
 from spinout.errors import Problem
-from spinout.plan.model import Plan, path_covers, paths_overlap
+from spinout.plan.model import Plan, paths_overlap
+from spinout.plan.places import real, removal_conflict, write_conflict
 
 
 class RepoView(Protocol):
@@ -21,6 +25,45 @@ class RepoView(Protocol):
     def resolve(self, ref: str) -> str | None: ...
 
     def kind_at(self, ref: str, path: str) -> Literal["tree", "blob"] | None: ...
+
+    def directories(self) -> Sequence[Path]:
+        """The repository's real work tree and git directories (`spinout.repo.repository_dirs`)."""
+        ...
+
+
+class PathIndex:
+    """A list of plan paths, indexed so that the overlap questions cost a lookup per directory level of the path asked
+    about, not a scan of every path: a plan may list thousands, and `plan check` must stay fast on any plan."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self._at: dict[str, list[int]] = {}
+        for i, path in enumerate(paths):
+            self._at.setdefault(path, []).append(i)
+        self._sorted = sorted(self._at)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._at
+
+    def covering(self, path: str) -> list[int]:
+        """Indexes of the directory paths that cover `path` (its directory prefixes, and itself if a directory)."""
+        out: list[int] = []
+        slash = path.find("/")
+        while slash >= 0:
+            out.extend(self._at.get(path[: slash + 1], ()))
+            slash = path.find("/", slash + 1)
+        return sorted(out)
+
+    def overlapping(self, path: str) -> list[int]:
+        """Indexes of the paths that can select a common file with `path` (`paths_overlap`)."""
+        found = set(self.covering(path))
+        if path.endswith("/"):
+            k = bisect.bisect_left(self._sorted, path)
+            while k < len(self._sorted) and self._sorted[k].startswith(path):
+                found.update(self._at[self._sorted[k]])
+                k += 1
+        else:
+            found.update(self._at.get(path, ()))
+        return sorted(found)
 
 
 def static_problems(plan: Plan) -> list[Problem]:
@@ -43,50 +86,52 @@ def static_problems(plan: Plan) -> list[Problem]:
             if path in seen:
                 add(Problem(f"{loc}.paths[{j}]", f"{path!r} is listed twice (also paths[{seen[path]}])"))
             seen.setdefault(path, j)
+        index = PathIndex(svc.paths)
         for j, path in enumerate(svc.shared):
-            if path not in svc.paths:
+            if path not in index:
                 add(Problem(f"{loc}.shared[{j}]", f"{path!r} is not one of this service's paths"))
 
         for j, path in enumerate(svc.paths):
-            for k in range(len(svc.paths)):
+            for k in index.covering(path):
                 other = svc.paths[k]
-                if k != j and other != path and other.endswith("/") and path_covers(other, path):
+                if other != path:
                     add(Problem(f"{loc}.paths[{j}]", f"{path!r} is already covered by paths[{k}] {other!r}"))
-                    break
 
         for old in svc.rename:
             # A rename source covers a path below it, or a directory path it lies inside.
-            if not any(path_covers(old, p) or path_covers(p, old) for p in svc.paths):
+            if not index.overlapping(old):
                 add(Problem(f"{loc}.rename", f"rename source {old!r} covers none of this service's paths"))
 
         # Two kept paths must not land in one place.
         landed: dict[str, int] = {}
+        dests = [svc.renamed(path) for path in svc.paths]
         for j, path in enumerate(svc.paths):
-            dest = svc.renamed(path)
+            dest = dests[j]
             if dest in landed and svc.paths[landed[dest]] != path:
                 other = svc.paths[landed[dest]]
                 add(Problem(f"{loc}.rename", f"{other!r} and {path!r} are both renamed to {dest!r}"))
             landed.setdefault(dest, j)
+        landing = PathIndex(dests)
         for j, path in enumerate(svc.paths):
-            dest = svc.renamed(path)
-            for k, other in enumerate(svc.paths):
-                odest = svc.renamed(other)
-                # Each pair once (k > j): the overlap is one problem, not two.
+            dest = dests[j]
+            # Each pair once (k > j): the overlap is one problem, not two.
+            for k in landing.overlapping(dest):
+                other, odest = svc.paths[k], dests[k]
                 if k <= j or dest == odest or paths_overlap(path, other):
                     continue
-                if paths_overlap(dest, odest):
-                    add(
-                        Problem(
-                            f"{loc}.rename",
-                            f"{path!r} and {other!r} would overlap after renaming ({dest!r}, {odest!r})",
-                        )
+                add(
+                    Problem(
+                        f"{loc}.rename",
+                        f"{path!r} and {other!r} would overlap after renaming ({dest!r}, {odest!r})",
                     )
-                    break
+                )
 
+        rules_seen: dict[str, int] = {}
         for j, rule in enumerate(svc.config):
-            for k in range(j):
-                if svc.config[k] == rule:
-                    add(Problem(f"{loc}.config[{j}]", f"the same rule as config[{k}]"))
+            key = rule.model_dump_json()
+            if key in rules_seen:
+                add(Problem(f"{loc}.config[{j}]", f"the same rule as config[{rules_seen[key]}]"))
+            rules_seen.setdefault(key, j)
 
         table_seen: dict[str, int] = {}
         for j, table in enumerate(svc.tables):
@@ -101,22 +146,24 @@ def static_problems(plan: Plan) -> list[Problem]:
                 add(Problem(f"{loc}.merge[{j}]", f"{ref!r} is the main branch itself; merge names other branches"))
 
     # Services may claim the same path only where both declare it shared.
-    for i, a in enumerate(plan.service):
-        for j in range(i + 1, len(plan.service)):
-            b = plan.service[j]
-            for pa in a.paths:
-                for pj, pb in enumerate(b.paths):
-                    if not paths_overlap(pa, pb):
-                        continue
-                    if pa in a.shared and pb in b.shared:
-                        continue
-                    add(
-                        Problem(
-                            f"service[{j}].paths[{pj}]",
-                            f"{pb!r} overlaps {pa!r} of service[{i}] ({a.name}); list it in 'shared' of both "
-                            "services if both should get it",
-                        )
-                    )
+    indexes = [PathIndex(svc.paths) for svc in plan.service]
+    shared = [set(svc.shared) for svc in plan.service]
+    clashes: list[tuple[int, int, int, int]] = []  # (service i, service j > i, path of i, path of j)
+    for j, b in enumerate(plan.service):
+        for pj, pb in enumerate(b.paths):
+            for i in range(j):
+                for pi in indexes[i].overlapping(pb):
+                    if not (plan.service[i].paths[pi] in shared[i] and pb in shared[j]):
+                        clashes.append((i, j, pi, pj))
+    for i, j, pi, pj in sorted(clashes):
+        a, pa, pb = plan.service[i], plan.service[i].paths[pi], plan.service[j].paths[pj]
+        add(
+            Problem(
+                f"service[{j}].paths[{pj}]",
+                f"{pb!r} overlaps {pa!r} of service[{i}] ({a.name}); list it in 'shared' of both "
+                "services if both should get it",
+            )
+        )
 
     # Two services must not both move the same whole section of the same file.
     sections: dict[tuple[str, str], str] = {}
@@ -176,15 +223,7 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
             )
         )
 
-    out, src = plan.output_dir, plan.source_repo
-    if out == src or out.is_relative_to(src):
-        add(
-            Problem(
-                "output.dir",
-                f"{plan.output.dir!r} is inside the source repository {str(src)!r}; spinout never writes there, "
-                "choose a directory outside it",
-            )
-        )
+    problems.extend(place_problems(plan, [plan.source_repo, *repo.directories()]))
 
     for i, svc in enumerate(plan.service):
         loc = f"service[{i}]"
@@ -211,6 +250,31 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
             for module in (importer, imported):
                 if not _module_exists(repo, main, module):
                     add(Problem(f"boundary.allow[{i}]", f"module {module!r} is not in the source repository at {main}"))
+    return problems
+
+
+def place_problems(plan: Plan, source_dirs: Sequence[Path]) -> list[Problem]:
+    """The output directory and every target directory against the source repository and the plan's folder
+    (`spinout.plan.places`): no target may be, lie inside or contain the source, nor be or contain the plan's folder."""
+    problems: list[Problem] = []
+    out_why = write_conflict(plan.output_dir, source_dirs)
+    if out_why is not None:
+        tail = "spinout never writes there, choose a directory outside it"
+        problems.append(Problem("output.dir", f"{plan.output.dir!r} {out_why}; {tail}"))
+    targets = [(f"service[{i}].name", svc.name) for i, svc in enumerate(plan.service)]
+    targets.append(("core.name", plan.core.name))
+    for loc, name in targets:
+        target = real(plan.target_dir(name))
+        why = removal_conflict(target, source_dirs, plan.base_dir)
+        if why is None or (out_why is not None and write_conflict(target, source_dirs) is not None):
+            continue  # nothing wrong, or inside the source because output.dir is (reported once, above)
+        if write_conflict(target, source_dirs) is not None:
+            tail = "spinout never writes there"
+        else:
+            tail = "a target is replaced as a whole (split --force), so it may hold nothing else"
+        problems.append(
+            Problem(loc, f"the target directory {str(target)!r} {why}; {tail}: choose another output.dir or name")
+        )
     return problems
 
 
