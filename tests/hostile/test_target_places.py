@@ -11,12 +11,18 @@ Each test starts from the pristine sample (repository, database, config, plan).
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from spinout.cli import main
+from spinout.errors import UnsafeSourceError
+from spinout.history import split as history_split
+from spinout.history.split import TargetSpec, targets_from_plan
+from spinout.progress import NullProgress
 from spinout.sample import build_sample
 from tests.fixtures.snapshot import assert_unchanged, changes, snapshot
 
@@ -193,3 +199,49 @@ def test_coupling_never_draws_into_the_source(w: Path, capsys: pytest.CaptureFix
     code, out = _run("coupling", str(w / "plan.toml"), "--svg", str(svg), capsys=capsys)
     assert code == 3, out
     assert_unchanged(w / "acme", before)
+
+
+# --- the history stage's own check, right before it writes or removes (whatever plan check said) ---------------
+
+
+def _specs(w: Path, core_path: Path, plan_dir: Path | None = None) -> list[TargetSpec]:
+    from spinout.plan.load import load_plan
+
+    specs = targets_from_plan(load_plan(w / "plan.toml"))
+    return [dataclasses.replace(s, path=core_path, plan_dir=plan_dir) if s.name == "acme" else s for s in specs]
+
+
+@pytest.mark.parametrize("where", ["source", "inside", "above", "above, plan elsewhere", "plan folder"])
+def test_the_split_itself_refuses_before_writing_anything(w: Path, where: str) -> None:
+    """A caller that skipped plan check (or a link swapped after it) still cannot make split remove the source."""
+    core_path = {"source": w / "acme", "inside": w / "acme" / "x", "plan folder": w}.get(where, w.parent)
+    plan_dir = None if where == "above, plan elsewhere" else w
+    # mark the place as spinout's own, so that only the place check stands between --force and the removal
+    (core_path / ".git" / "spinout").mkdir(parents=True, exist_ok=True)
+    before = snapshot(w.parent)
+    source = pygit2.Repository(str(w / "acme"))
+    with pytest.raises(UnsafeSourceError, match="spinout never writes into nor removes it"):
+        history_split.split(source, _specs(w, core_path, plan_dir), force=True, progress=NullProgress(), jobs=1)
+    assert_unchanged(w.parent, before)
+
+
+def test_prepare_target_checks_again_right_before_the_removal(w: Path) -> None:
+    spec = next(s for s in _specs(w, w / "acme", w) if s.name == "acme")
+    (w / "acme" / ".git" / "spinout").mkdir()
+    before = snapshot(w / "acme")
+    with pytest.raises(UnsafeSourceError, match="is the source repository"):
+        history_split.prepare_target(spec, True, history_split.repository_dirs(pygit2.Repository(str(w / "acme"))))
+    assert_unchanged(w / "acme", before)
+
+
+def test_a_linked_target_of_spinouts_is_not_replaced_through_the_link(w: Path) -> None:
+    elsewhere = w.parent / "elsewhere"
+    (elsewhere / ".git" / "spinout").mkdir(parents=True)
+    (elsewhere / "keep.txt").write_text("kept\n")
+    (w / "out").mkdir()
+    (w / "out" / "acme-fw").symlink_to(elsewhere)
+    spec = next(s for s in _specs(w, w / "out" / "acme", w) if s.name == "acme-fw")
+    before = snapshot(elsewhere)
+    with pytest.raises(UnsafeSourceError, match="symbolic link"):
+        history_split.prepare_target(spec, True, ())
+    assert_unchanged(elsewhere, before)

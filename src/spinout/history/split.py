@@ -390,8 +390,8 @@ def prepare_target(
                 "earlier names follow_renames found), so its incremental state no longer applies",
                 hint="pass --force to rebuild the target from scratch",
             )
-        # forced, or ours without a usable state (an interrupted first run): start afresh
-        check_target(spec, force, source_dirs)
+        # forced, or ours without a usable state (an interrupted first run): start afresh (`check_target` above
+        # made sure it is spinout's and holds neither the source nor the plan)
         if path.is_symlink():
             raise UnsafeSourceError(
                 f"target {spec.name}: {path} is a symbolic link to {str(path.resolve())!r}; spinout does not replace "
