@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
 from spinout.errors import Problem
-from spinout.plan.model import Plan, paths_overlap
+from spinout.plan.model import Plan, dist_key, paths_overlap
 from spinout.plan.places import real, removal_conflict, write_conflict
 
 
@@ -66,20 +67,29 @@ class PathIndex:
         return sorted(found)
 
 
+def _nfkc(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
+
+
 def static_problems(plan: Plan) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
 
-    names: dict[str, str] = {plan.core.name: "core.name"}
-    packages: dict[str, str] = {plan.core.package: "core.package"}
+    # names compared as package indexes (PEP 503) and case-insensitive file systems do: 'Acme_LB' is 'acme-lb';
+    # packages as Python does (NFKC)
+    names: dict[str, tuple[str, str]] = {dist_key(plan.core.name): ("core.name", plan.core.name)}
+    packages: dict[str, tuple[str, str]] = {_nfkc(plan.core.package): ("core.package", plan.core.package)}
     for i, svc in enumerate(plan.service):
         loc = f"service[{i}]"
-        if svc.name in names:
-            add(Problem(f"{loc}.name", f"name {svc.name!r} is already used by {names[svc.name]}"))
-        names.setdefault(svc.name, f"{loc}.name")
-        if svc.package in packages:
-            add(Problem(f"{loc}.package", f"package {svc.package!r} is already used by {packages[svc.package]}"))
-        packages.setdefault(svc.package, f"{loc}.package")
+        for key, used, value, what in (
+            (dist_key(svc.name), names, svc.name, "name"),
+            (_nfkc(svc.package), packages, svc.package, "package"),
+        ):
+            if key in used:
+                where, first = used[key]
+                same = "" if first == value else f" ({first!r}: the same {what} once normalized)"
+                add(Problem(f"{loc}.{what}", f"{what} {value!r} is already used by {where}{same}"))
+            used.setdefault(key, (f"{loc}.{what}", value))
 
         seen: dict[str, int] = {}
         for j, path in enumerate(svc.paths):
