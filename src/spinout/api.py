@@ -25,7 +25,7 @@ from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
 from spinout.plan.places import write_conflict
-from spinout.plan.validate import repo_problems
+from spinout.plan.validate import place_problems, repo_problems
 from spinout.progress import NullProgress, Progress
 from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
@@ -80,7 +80,9 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     try:
         repo = git_repo.open_repository(plan.source_repo)
     except UnsafeSourceError as exc:  # an unusable source repo is a plan problem at source.repo
-        raise PlanError([*static, Problem("source.repo", exc.message)], source=source) from None
+        # where the targets would go is still checked against the path as given and the plan's folder
+        places = place_problems(plan, [plan.source_repo])
+        raise PlanError([*static, Problem("source.repo", exc.message), *places], source=source) from None
     view = git_repo.GitRepoView(repo)
     problems = [*static, *repo_problems(plan, view)]
     if problems:

@@ -111,11 +111,18 @@ def repository_dirs(repo: pygit2.Repository) -> tuple[Path, ...]:
 
 def source_dirs(path: Path) -> tuple[Path, ...]:
     """The real directories of the repository the plan names at `path` (`repository_dirs`, with `path` itself):
-    where spinout never writes. Just `path`, resolved, if it is no repository (the plan check says so)."""
+    where spinout never writes. A directory inside a repository stands for that repository; a path in no repository
+    at all protects nothing (there is no source to keep; `plan check` says so)."""
     try:
         repo = open_repository(path)
     except UnsafeSourceError:
-        return (path.resolve(),)
+        try:
+            found = pygit2.discover_repository(str(path))
+        except (pygit2.GitError, OSError, ValueError):
+            found = None
+        if found is None:
+            return ()
+        repo = pygit2.Repository(found)
     return tuple(dict.fromkeys((path.resolve(), *repository_dirs(repo))))
 
 

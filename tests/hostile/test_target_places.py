@@ -245,3 +245,32 @@ def test_a_linked_target_of_spinouts_is_not_replaced_through_the_link(w: Path) -
     with pytest.raises(UnsafeSourceError, match="symbolic link"):
         history_split.prepare_target(spec, True, ())
     assert_unchanged(elsewhere, before)
+
+
+def test_a_linked_work_tree_source_protects_its_main_repository(w: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A source that is a linked work tree (`git worktree add`) shares objects and refs with the main repository:
+    spinout writes into neither its git directory nor its work tree."""
+    subprocess.run(
+        ["git", "-C", str(w / "acme"), "worktree", "add", "-q", "--detach", str(w / "acme-wt")],
+        check=True,
+        capture_output=True,
+    )
+    plan = _set(w, {'repo = "acme"': 'repo = "acme-wt"', 'dir = "out"': 'dir = "acme/out"'})
+    before = snapshot(w / "acme")
+    code, out = _run("plan", "check", str(plan), capsys=capsys)
+    assert code == 2, out
+    assert f"output.dir: 'acme/out' is inside the source repository '{w / 'acme'}" in out
+    assert_unchanged(w / "acme", before)
+
+
+def test_a_plan_whose_source_is_no_repository_protects_nothing_else(tmp_path: Path) -> None:
+    """The commands that do not need the repository (the data stage) still run where the plan's source.repo is no
+    repository at all; inside one, that repository is protected."""
+    from spinout.repo import source_dirs
+
+    (tmp_path / "plain").mkdir()
+    assert source_dirs(tmp_path / "plain") == ()
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "sub").mkdir()
+    assert repo.resolve() in source_dirs(repo / "sub")
