@@ -445,6 +445,25 @@ def _earlier_names(plan: Plan, repo: pygit2.Repository, progress: Progress) -> d
 
 # follow_renames' walk state, beside the targets in the output directory
 RENAMES_STATE = ".spinout-follow-renames.json"
+# every earlier name a service's target kept, in the target's spinout dir (the summary lists only the first few)
+FOLLOWED_NAMES = "followed-names.txt"
+
+
+def _write_followed(plan: Plan, result: history_split.SplitResult, followed: dict[str, dict[str, str]]) -> None:
+    """Write each following service's full list of earlier names (old path -> the current file it became) into
+    its target's spinout dir, and say where in its report."""
+    for report in result.targets:
+        names = followed.get(report.name)
+        if names is None:
+            continue  # no follow_renames for this target
+        git_dir = Path(report.path) if plan.output.bare else Path(report.path) / ".git"
+        where = git_dir / "spinout" / FOLLOWED_NAMES
+        if not where.parent.is_dir():
+            continue
+        lines = [f"# {report.name}: earlier names kept by follow_renames, old path -> the file it became\n"]
+        lines += [f"{old} -> {current}\n" for old, current in sorted(names.items())]
+        atomic_write(where, "".join(lines))
+        report.followed_file = str(where.relative_to(report.path))  # relative: reports compare across output dirs
 
 
 def split(
@@ -462,6 +481,7 @@ def split(
     repo = git_repo.open_repository(plan.source_repo)
     following = frozenset(s.name for s in plan.service if s.follow_renames)
     final: list[history_split.TargetSpec] = []
+    followed: dict[str, dict[str, str]] = {}
 
     def resolve() -> list[history_split.TargetSpec]:
         # follow_renames' walk: with workers, it runs while the other targets are walked already. On a repository
@@ -471,6 +491,7 @@ def split(
 
         walk_repo = pygit2.Repository(repo.path)
         old_names = _earlier_names(plan, walk_repo, progress)
+        followed.update({name: old_names.get(name, {}) for name in following})
         git_repo.drop_repository(walk_repo)
         del walk_repo
         git_repo.release_native_memory()
@@ -481,6 +502,7 @@ def split(
     later = history_split.Later(following, resolve) if following else None
     with exclusive(plan.output_dir, "output directory", create=True):
         result = history_split.split(repo, specs, force=force, progress=progress, jobs=jobs, later=later)
+        _write_followed(plan, result, followed)
     specs = final or specs
     if verify:
         checked = history_verify.verify(repo, specs, progress)

@@ -6,7 +6,7 @@ Nothing here writes: the source repository is never modified.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -158,6 +158,37 @@ class GitRepoView:
 
     def directories(self) -> tuple[Path, ...]:
         return repository_dirs(self._repo)
+
+    def files_in_history(self, refs: Sequence[str], paths: Collection[str]) -> set[str]:
+        """Which of `paths` were a file (blob) in some commit reachable from `refs` (the rest: never)."""
+        want = set(paths)
+        found: set[str] = set()
+        walker = None
+        for ref in refs:
+            commit_id = self.resolve(ref)
+            if commit_id is None:
+                continue
+            if walker is None:
+                walker = self._repo.walk(commit_id)
+            else:
+                walker.push(commit_id)
+        seen: set[pygit2.Oid] = set()
+        for commit in walker or ():
+            if not want:
+                break
+            if commit.tree_id in seen:
+                continue
+            seen.add(commit.tree_id)
+            tree = commit.tree
+            for path in list(want):
+                try:
+                    entry = tree[path]
+                except KeyError:
+                    continue
+                if entry.type_str == "blob":
+                    found.add(path)
+                    want.discard(path)
+        return found
 
     def is_shallow(self) -> bool:
         return bool(self._repo.is_shallow)

@@ -316,12 +316,14 @@ def test_follow_renames_keeps_old_names_under_the_names_they_had_then(
     tmp_path: Path, repo_builder: Callable[..., RepoBuilder]
 ) -> None:
     b = repo_builder("src")
-    b.commit("quantum era", {"quantum/services/lb/pool.py": "p = 0\n", "quantum/core.py": "c\n", "README": "q\n"})
+    # more than a trivial file (follow_renames pairs those only where the path corroborates it)
+    pool_py = "pool = Pool(size=0)\n"
+    b.commit("quantum era", {"quantum/services/lb/pool.py": pool_py, "quantum/core.py": "c\n", "README": "q\n"})
     b.commit(
         "rename to acme",
         {
             "quantum/services/lb/pool.py": None,
-            "acme/services/lb/pool.py": "p = 0\n",
+            "acme/services/lb/pool.py": pool_py,
             "quantum/core.py": None,
             "acme/core.py": "c\n",
         },
@@ -340,7 +342,7 @@ def test_follow_renames_keeps_old_names_under_the_names_they_had_then(
     assert [c.message for c in log] == ["fw", "lb change", "rename to acme", "quantum era"]
     first = log[-1].tree
     blob = repo[(first / "quantum" / "services" / "lb" / "pool.py").id]  # under the name it had then
-    assert isinstance(blob, pygit2.Blob) and blob.data == b"p = 0\n"
+    assert isinstance(blob, pygit2.Blob) and blob.data == pool_py.encode()
     # the oracle: filter-repo keeping the old name as one more exact path
     expected_map, expected_refs = filter_repo(
         b.path / ".git",

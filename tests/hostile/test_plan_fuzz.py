@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from spinout.cli import main
+from spinout.plan.model import Boundary, Code, ConfigRule, Core, CoreSetting, Database, Output, Plan, Service, Source
 from tests.fixtures.repobuilder import RepoBuilder
 from tests.fixtures.snapshot import changes, snapshot
 from tests.unit.plan.test_plan_corpus import ASSETS, build_source
@@ -139,6 +140,16 @@ values = st.recursive(
 )
 
 
+# every key a plan table may have, so that optional ones (earlier_names_add, settings, ...) are generated too
+KNOWN_KEYS = sorted(
+    {
+        name if info.alias is None else info.alias
+        for model in (Plan, Source, Output, Core, Service, ConfigRule, Boundary, Database, Code, CoreSetting)
+        for name, info in model.model_fields.items()
+    }
+)
+
+
 def _slots(data: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every place in `data` a value sits: dict keys and list indexes."""
     if isinstance(data, dict):
@@ -170,7 +181,7 @@ def mutated_plans(draw: st.DrawFn) -> dict[str, Any]:
         elif action == "drop":
             del parent[last]
         elif action == "add key" and isinstance(parent, dict):
-            parent[draw(hostile_text)] = draw(values)
+            parent[draw(hostile_text | st.sampled_from(KNOWN_KEYS))] = draw(values)
         elif action == "add item" and isinstance(parent[last], list):
             parent[last].append(draw(hostile_text | values))
     return data

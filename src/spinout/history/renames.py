@@ -26,10 +26,19 @@ Differences from `git log --follow`, on purpose:
 - A followed name is never looked for in a commit that does not have the file: a merge parent without it (the
   file came from the other side) and the parent of the commit where it appears from nothing end its history on
   that line.
+- A pairing in which either file is trivial (empty, a license header: `similarity.is_trivial`) is followed only
+  when its path corroborates it: the same base name, in a directory renamed there in that commit (gone from the
+  commit, most of its files reappearing at the same places below the new directory, one of them substantive and
+  matching), or whose parent was, directory names alike. Otherwise the corroborated source git's rules prefer is
+  taken, or none. git pairs such files by content alone, with whichever look-alike it meets first.
 - When a followed file appears without any source (a new file), its history ends there. git keeps looking for the
   name further back, so if an unrelated file had the same name earlier and was deleted before the new one was
   created, git continues into that older file's history (and through *its* renames). spinout does not: a deleted
   file is not the history of a different file created later at its path.
+
+The walk records, per current file, which name came from which (`links`); the plan's added earlier names
+(`earlier_names_add`) are followed from the tips like the files' own names, and each service reaches from its
+files through its own additions and around its own vetoes (`earlier_names_veto`), so one walk serves them all.
 
 What the history engine does with the result (`FollowedRenames`, one per service with `follow_renames = true`):
 `added` lists, per current file, the earlier names that the plan's paths do not already cover. Those old paths are
@@ -42,25 +51,35 @@ bring that other file into the service; it is listed in `skipped` with the reaso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pygit2
 
 from spinout.errors import PlanError, Problem
-from spinout.history.similarity import DEFAULT_MIN_SCORE, Candidate, SignatureSource, choose_origin
+from spinout.history.similarity import (
+    DEFAULT_MIN_SCORE,
+    Candidate,
+    Origin,
+    SignatureSource,
+    basename,
+    choose_origin,
+)
 from spinout.plan.model import Plan, Service, path_covers
 from spinout.progress import NullProgress, Progress
 
 _REGULAR = {pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE}
 _FILE_MODES = _REGULAR | {pygit2.GIT_FILEMODE_LINK}
 _PROGRESS_EVERY = 1000
-_STATE_VERSION = 1
+_STATE_VERSION = 2  # 2: `links` and `seeds` (the plan's added earlier names), trivial files need their paths
 
 # Followed names of one commit: name in that commit → the current (tip) paths it leads to. Shared between
 # commits and never mutated once built, so that unchanged stretches of history cost nothing.
 _Tracked = dict[str, frozenset[str]]
+# Per current file, what the walk found: name → the names it came from (ordered sets, in the order found).
+_Links = dict[str, dict[str, dict[str, None]]]
 
 
 @dataclass(frozen=True)
@@ -76,9 +95,21 @@ class EarlierNames:
     min_score: int = DEFAULT_MIN_SCORE
     copies: bool = True
     incremental: bool = False  # computed on top of a previous result
+    # per current file: each name the walk followed → the names it came from. `earlier` is what these reach from
+    # the file's own name; the plan's added names (`seeds`) start further chains in the same map
+    links: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    seeds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # current file → names followed from the tips
+    corroborate: bool = True  # trivial files followed only where their paths corroborate the pairing
+    # pairings git makes by content that were not followed: (commit, name, git's source), this run's walk only
+    uncorroborated: tuple[tuple[str, str, str], ...] = ()
 
     def renamed_files(self) -> dict[str, tuple[str, ...]]:
         return {path: names for path, names in self.earlier.items() if names}
+
+    def reach(self, current: str, added: Iterable[str] = (), veto: Iterable[str] = ()) -> tuple[str, ...]:
+        """The earlier names of `current`, starting also from `added` (names to follow as if found, first) and
+        never entering a name in `veto` (nor what lies only behind it)."""
+        return _reach(self.links.get(current, {}), current, tuple(added), frozenset(veto))
 
     def to_state(self) -> dict[str, Any]:
         """A JSON-able form, to pass back as `previous` on the next run (see `walk_earlier_names`)."""
@@ -88,7 +119,12 @@ class EarlierNames:
             "paths": list(self.paths),
             "min_score": self.min_score,
             "copies": self.copies,
-            "earlier": {path: list(names) for path, names in self.earlier.items()},
+            "corroborate": self.corroborate,
+            "seeds": {path: list(names) for path, names in sorted(self.seeds.items())},
+            "current": sorted(self.earlier),
+            "links": {
+                path: {name: list(olds) for name, olds in links.items()} for path, links in sorted(self.links.items())
+            },
         }
 
     @classmethod
@@ -97,15 +133,41 @@ class EarlierNames:
         try:
             if state.get("version") != _STATE_VERSION:
                 return None
+            links = {
+                str(path): {str(name): tuple(str(o) for o in olds) for name, olds in found.items()}
+                for path, found in state["links"].items()
+            }
+            current = [str(p) for p in state["current"]]
             return cls(
                 tips=tuple(str(t) for t in state["tips"]),
-                earlier={str(p): tuple(str(n) for n in names) for p, names in state["earlier"].items()},
+                earlier={path: _reach(links.get(path, {}), path, (), frozenset()) for path in current},
                 paths=tuple(str(p) for p in state["paths"]),
                 min_score=int(state["min_score"]),
                 copies=bool(state["copies"]),
+                links=links,
+                seeds={str(p): tuple(str(n) for n in names) for p, names in state["seeds"].items()},
+                corroborate=bool(state["corroborate"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
+
+
+def _reach(
+    links: Mapping[str, Iterable[str]], start: str, added: tuple[str, ...], veto: frozenset[str]
+) -> tuple[str, ...]:
+    """Names reachable from `start` (and from `added`, listed first) along `links`, breadth first: newest first
+    along one line of renames. Vetoed names are neither listed nor followed."""
+    out: dict[str, None] = {}
+    queue = [start, *(name for name in added if name not in veto)]
+    out.update(dict.fromkeys(queue[1:]))
+    i = 0
+    while i < len(queue):
+        for old in links.get(queue[i], ()):
+            if old not in out and old != start and old not in veto:
+                out[old] = None
+                queue.append(old)
+        i += 1
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -156,12 +218,13 @@ def find_earlier_names(
     progress: Progress | None = None,
     *,
     copies: bool = True,
+    corroborate: bool = True,
 ) -> dict[str, list[str]]:
     """For every file under `paths` at the `tips`, its earlier names across history (newest first).
 
     Every kept file is a key, with an empty list when it always had its current name.
     """
-    found = walk_earlier_names(repo, paths, tips, progress, copies=copies)
+    found = walk_earlier_names(repo, paths, tips, progress, copies=copies, corroborate=corroborate)
     return {path: list(names) for path, names in found.earlier.items()}
 
 
@@ -195,7 +258,21 @@ def follow_renames_with_state(
     if not services:
         return {}, None
     all_paths = sorted({p for s in services for p in s.paths})
-    found = walk_earlier_names(repo, all_paths, tips, progress, copies=copies, previous=previous)
+    # the plan's added earlier names are followed further back like found ones; one walk serves every service,
+    # and each service reaches only its own (`_for_service`)
+    seeds: dict[str, set[str]] = {}
+    for s in services:
+        for current, names in s.earlier_names_add.items():
+            seeds.setdefault(current, set()).update(names)
+    found = walk_earlier_names(
+        repo,
+        all_paths,
+        tips,
+        progress,
+        copies=copies,
+        previous=previous,
+        seeds={current: sorted(names) for current, names in seeds.items()},
+    )
     at_tips = _files_at_tips(repo, _resolve(repo, tips))
     return {s.name: _for_service(s, found, at_tips) for s in services}, found
 
@@ -203,9 +280,18 @@ def follow_renames_with_state(
 def _for_service(service: Service, found: EarlierNames, at_tips: set[str]) -> FollowedRenames:
     added: dict[str, tuple[str, ...]] = {}
     skipped: dict[str, str] = {}
-    for path, names in found.earlier.items():
+    veto = frozenset(service.earlier_names_veto)
+    for path in found.earlier:
         if not any(path_covers(p, path) for p in service.paths):
             continue
+        own = service.earlier_names_add.get(path, ())
+        names = found.reach(path, own, veto)
+        if veto:
+            for old in found.reach(path, own):
+                if old in veto:
+                    skipped[old] = f"earlier name of {path}, vetoed by the plan (earlier_names_veto)"
+                elif old not in names:
+                    skipped[old] = f"earlier name of {path} only through a name the plan vetoes"
         extra = []
         for old in names:
             if any(path_covers(p, old) for p in service.paths):
@@ -344,15 +430,102 @@ def _appeared(trie: _Trie, child: pygit2.Tree, parent: pygit2.Tree | None, out: 
         _appeared(sub, new, old if isinstance(old, pygit2.Tree) else None, out)  # type: ignore[arg-type]
 
 
+class _Moves:
+    """One commit's files as path corroboration needs them: the files it adds, and the sources (the files it
+    deletes, or with copies every file of the parent) sorted by path. Built only for a commit where a trivial
+    file was paired by content."""
+
+    def __init__(
+        self,
+        commit: pygit2.Commit,
+        diff: pygit2.Diff,
+        candidates: Sequence[Candidate],
+        signatures: SignatureSource,
+        min_score: int,
+    ) -> None:
+        self.tree = commit.tree
+        self.added = {
+            d.new_file.path: str(d.new_file.id)
+            for d in diff.deltas
+            if d.status == pygit2.GIT_DELTA_ADDED and d.new_file.mode in _REGULAR
+        }
+        self.sources = sorted((c.path, c.blob) for c in candidates if c.regular)
+        self._keys = [path for path, _ in self.sources]
+        self._signatures = signatures
+        self._min_score = min_score
+        self._moved: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def paired(self, old_dir: str, new_dir: str, new_path: str) -> bool:
+        """Did directory `old_dir` become `new_dir` in this commit, by evidence other than `new_path` itself?
+
+        Yes when `old_dir` moved there (`_moved_evidence`), or else when the two directories have the same name
+        and their parents are paired that way (a package moved with its parent)."""
+        while old_dir and old_dir != new_dir:
+            key = (old_dir, new_dir)
+            evidence = self._moved.get(key)
+            if evidence is None:
+                evidence = self._moved[key] = self._moved_evidence(old_dir, new_dir)
+            if any(path != new_path for path in evidence):
+                return True
+            if not new_dir or basename(old_dir) != basename(new_dir):
+                return False
+            old_dir, new_dir = _dirname(old_dir), _dirname(new_dir)
+        return False
+
+    def _moved_evidence(self, old_dir: str, new_dir: str) -> tuple[str, ...]:
+        """A directory rename, as git's merge machinery sees one: `old_dir` is gone from the commit, and most of
+        its files reappear at the same place below `new_dir` (added by this commit). The evidence is up to two of
+        those files that have content of their own and match their old selves (same blob or similar enough);
+        none when it is not a directory rename."""
+        try:
+            self.tree[old_dir]
+        except KeyError:
+            pass
+        else:
+            return ()  # the directory is still there: files moving out of it do not make it a rename
+        old_prefix, new_prefix = old_dir + "/", (new_dir + "/" if new_dir else "")
+        first = bisect_left(self._keys, old_prefix)
+        last = bisect_left(self._keys, old_prefix[:-1] + "0")  # '0' follows '/': the end of the prefix range
+        arrived = [
+            (blob, self.added[new_prefix + path[len(old_prefix) :]], new_prefix + path[len(old_prefix) :])
+            for path, blob in self.sources[first:last]
+            if new_prefix + path[len(old_prefix) :] in self.added
+        ]
+        if 2 * len(arrived) <= last - first:
+            return ()
+        sig = self._signatures
+        evidence: list[str] = []
+        # unchanged files first (no content compared), then the others, smallest first (cheapest to compare)
+        unchanged = [(new_path, old) for old, new, new_path in arrived if old == new]
+        changed = sorted((sig.size(old), new_path, old, new) for old, new, new_path in arrived if old != new)
+        for new_path, blob in unchanged:
+            if not sig.trivial(blob):
+                evidence.append(new_path)
+                if len(evidence) == 2:
+                    return tuple(evidence)
+        for _, new_path, old, new in changed:
+            if not sig.trivial(old) and not sig.trivial(new) and sig.same_content(old, new, self._min_score):
+                evidence.append(new_path)
+                if len(evidence) == 2:
+                    break
+        return tuple(evidence)
+
+
+def _dirname(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
 class _Walk:
-    def __init__(self, repo: pygit2.Repository, min_score: int, copies: bool) -> None:
+    def __init__(self, repo: pygit2.Repository, min_score: int, copies: bool, corroborate: bool) -> None:
         self.repo = repo
         self.min_score = min_score
         self.copies = copies
+        self.corroborate = corroborate
         self.signatures = SignatureSource(
             lambda hex_id: repo[hex_id].read_raw(), lambda hex_id: int(repo.odb.read_header(hex_id)[1])
         )
-        self.earlier: dict[str, dict[str, None]] = {}  # current path → ordered set of earlier names
+        self.links: _Links = {}  # current path → name → the names it came from
+        self.uncorroborated: list[tuple[str, str, str]] = []
         self.diffed = 0
         self.searched = 0
         self._tries: dict[int, tuple[_Tracked, _Trie]] = {}
@@ -404,18 +577,51 @@ class _Walk:
         else:  # renames only: the files this commit deleted are the only sources
             candidates = [Candidate(f.path, str(f.id), f.mode in _REGULAR, True) for f in gone]
         result = dict(tracked)
+        moves: list[_Moves] = []  # built once, for the first trivial pairing of this commit
         for path, blob, mode in sorted(appeared):
             self.searched += 1
             origin = choose_origin(path, blob, mode in _REGULAR, candidates, self.signatures, self.min_score)
+            if origin is not None and self.corroborate and mode in _REGULAR:
+                origin = self._corroborated(commit, diff, path, blob, origin, candidates, moves)
             ids = result.pop(path)
             if origin is None:
                 continue  # the file starts here: its history ends (see the module docstring)
             have = result.get(origin.path)
             result[origin.path] = ids if have is None else have | ids
             for current in ids:
-                if origin.path != current:
-                    self.earlier.setdefault(current, {})[origin.path] = None
+                self.links.setdefault(current, {}).setdefault(path, {})[origin.path] = None
         return result
+
+    def _corroborated(
+        self,
+        commit: pygit2.Commit,
+        diff: pygit2.Diff,
+        path: str,
+        blob: str,
+        origin: Origin,
+        candidates: Sequence[Candidate],
+        moves: list[_Moves],
+    ) -> Origin | None:
+        """`origin` when the pairing stands on content (neither file trivial) or its paths corroborate it;
+        otherwise the source git's rules pick among the corroborated ones, or None (the file starts here)."""
+        sig = self.signatures
+        source = next(c for c in candidates if c.path == origin.path)
+        if not source.regular or (not sig.trivial(blob) and not sig.trivial(source.blob)):
+            return origin
+        if not moves:
+            moves.append(_Moves(commit, diff, candidates, sig, self.min_score))
+        name, new_dir = basename(path), _dirname(path)
+
+        def corroborated(cand: Candidate) -> bool:
+            return basename(cand.path) == name and moves[0].paired(_dirname(cand.path), new_dir, path)
+
+        if corroborated(source):
+            return origin
+        found = choose_origin(
+            path, blob, True, [c for c in candidates if corroborated(c)], self.signatures, self.min_score
+        )
+        self.uncorroborated.append((str(commit.id), path, origin.path))
+        return found
 
 
 def walk_earlier_names(
@@ -427,12 +633,22 @@ def walk_earlier_names(
     min_score: int = DEFAULT_MIN_SCORE,
     copies: bool = True,
     previous: EarlierNames | None = None,
+    seeds: Mapping[str, Sequence[str]] | None = None,
+    corroborate: bool = True,
 ) -> EarlierNames:
     """`find_earlier_names` with the walk's figures.
 
     `min_score` is in git's units (30000 = 50%). `copies=False` follows renames only (sources the commit
     deleted), like `git log -M` without `--follow`'s copy search: boilerplate files (empty `__init__.py`, license
     headers) then stop at their creation instead of leading to whichever identical file existed before.
+
+    `corroborate` (the default): a pairing in which either file is trivial (empty, a license header:
+    `similarity.is_trivial`) is followed only when the paths corroborate it — the same base name, in a directory
+    that moved there in that commit with other, substantive files (or whose parent did); otherwise the
+    corroborated source git's rules prefer, if any. False: exactly git's pairing by content.
+
+    `seeds` (current file → names): names to follow from the tips as if they were earlier names of that file (the
+    plan's `earlier_names_add`); what the walk finds behind them is in `links`, not in `earlier`.
 
     `previous` (a result of an earlier run with the same paths and options, e.g. through `to_state`/`from_state`)
     makes a rerun incremental: only the commits not reachable from its tips are walked, and a name that reaches an
@@ -442,8 +658,9 @@ def walk_earlier_names(
     """
     progress = progress or NullProgress()
     commits = _resolve(repo, tips)
+    seeded = {path: tuple(names) for path, names in sorted((seeds or {}).items()) if names}
     old_tips: list[pygit2.Commit] = []
-    if previous is not None and _reusable(previous, paths, min_score, copies):
+    if previous is not None and _reusable(previous, paths, min_score, copies, seeded, corroborate):
         old_tips = _old_tips(repo, previous)
     pending: dict[pygit2.Oid, _Tracked] = {}
     current: set[str] = set()
@@ -451,8 +668,11 @@ def walk_earlier_names(
         kept = _kept_files(commit.tree, paths)
         current |= kept
         tracked: _Tracked = {path: frozenset((path,)) for path in kept}
+        for path in sorted(kept & seeded.keys()):
+            for name in seeded[path]:
+                tracked[name] = tracked.get(name, frozenset()) | {path}
         pending[commit.id] = _union(pending[commit.id], tracked) if commit.id in pending else tracked
-    walk = _Walk(repo, min_score, copies)
+    walk = _Walk(repo, min_score, copies, corroborate)
     progress.start("renames", f"following earlier names of {len(current)} file(s)")
     walked = 0
     if pending:
@@ -464,7 +684,7 @@ def walk_earlier_names(
         for commit in walker:
             walked += 1
             if walked % _PROGRESS_EVERY == 0:
-                progress.advance("renames", walked, counters={"diffed": walk.diffed, "renames": len(walk.earlier)})
+                progress.advance("renames", walked, counters={"diffed": walk.diffed, "renames": len(walk.links)})
             tracked = pending.pop(commit.id, {})
             if tracked:
                 parents = commit.parents
@@ -478,12 +698,20 @@ def walk_earlier_names(
                         _contribute(pending, parent.id, walk.through_merge(commit, parent, tracked))
             if not pending:
                 break  # nothing further down is followed any more
-    if old_tips and previous is not None and not _resolve_at_old_tips(pending, old_tips, paths, previous, walk.earlier):
+    if old_tips and previous is not None and not _resolve_at_old_tips(pending, old_tips, paths, previous, walk.links):
         progress.note("follow_renames: the new commits reach old history by another way; walking it all again")
-        return walk_earlier_names(repo, paths, tips, progress, min_score=min_score, copies=copies)
-    earlier = {path: tuple(walk.earlier.get(path, {})) for path in sorted(current)}
+        return walk_earlier_names(
+            repo, paths, tips, progress, min_score=min_score, copies=copies, seeds=seeded, corroborate=corroborate
+        )
+    links = {path: {name: tuple(olds) for name, olds in found.items()} for path, found in sorted(walk.links.items())}
+    earlier = {path: _reach(links.get(path, {}), path, (), frozenset()) for path in sorted(current)}
     renamed = sum(1 for names in earlier.values() if names)
-    progress.finish("renames", f"{renamed} of {len(current)} file(s) had earlier names; {walked} commits walked")
+    left_out = f"; {len(walk.uncorroborated)} pairing(s) of trivial files by content alone not followed"
+    progress.finish(
+        "renames",
+        f"{renamed} of {len(current)} file(s) had earlier names; {walked} commits walked"
+        + (left_out if walk.uncorroborated else ""),
+    )
     return EarlierNames(
         tips=tuple(str(c.id) for c in commits),
         earlier=earlier,
@@ -494,6 +722,10 @@ def walk_earlier_names(
         min_score=min_score,
         copies=copies,
         incremental=bool(old_tips),
+        links=links,
+        seeds=seeded,
+        corroborate=corroborate,
+        uncorroborated=tuple(walk.uncorroborated),
     )
 
 
@@ -503,8 +735,21 @@ def _contribute(pending: dict[pygit2.Oid, _Tracked], parent: pygit2.Oid, tracked
         pending[parent] = tracked if have is None else _union(have, tracked)
 
 
-def _reusable(previous: EarlierNames, paths: Sequence[str], min_score: int, copies: bool) -> bool:
-    return previous.paths == tuple(paths) and previous.min_score == min_score and previous.copies == copies
+def _reusable(
+    previous: EarlierNames,
+    paths: Sequence[str],
+    min_score: int,
+    copies: bool,
+    seeds: Mapping[str, tuple[str, ...]],
+    corroborate: bool,
+) -> bool:
+    return (
+        previous.paths == tuple(paths)
+        and previous.min_score == min_score
+        and previous.copies == copies
+        and dict(previous.seeds) == dict(seeds)
+        and previous.corroborate == corroborate
+    )
 
 
 def _old_tips(repo: pygit2.Repository, previous: EarlierNames) -> list[pygit2.Commit]:
@@ -522,7 +767,7 @@ def _resolve_at_old_tips(
     old_tips: Sequence[pygit2.Commit],
     paths: Sequence[str],
     previous: EarlierNames,
-    earlier: dict[str, dict[str, None]],
+    links: _Links,
 ) -> bool:
     """Finish the names that reached the old tips from `previous`; False when some reached anything else."""
     by_id = {c.id: c for c in old_tips}
@@ -532,10 +777,14 @@ def _resolve_at_old_tips(
             return False  # a hidden commit below an old tip, reached by a new way: not covered by `previous`
         kept_then = _kept_files(tip.tree, paths)
         for name, ids in tracked.items():
-            if name not in kept_then:
+            seed = name not in kept_then
+            # a seed (a name the plan added) not found in the new commits: the last run followed the same seed
+            # for the same file from the old tip; anything else reaching an old tip must be one of its kept files
+            if seed and not all(c in kept_then and name in previous.seeds.get(c, ()) for c in ids):
                 return False
             for current in ids:
-                for old in previous.earlier.get(name, ()):
-                    if old != current:
-                        earlier.setdefault(current, {})[old] = None
+                mine = links.setdefault(current, {})
+                # what the last run found behind that file (for a seed: behind the same file's names, seed included)
+                for new, olds in previous.links.get(current if seed else name, {}).items():
+                    mine.setdefault(new, {}).update(dict.fromkeys(olds))
     return True

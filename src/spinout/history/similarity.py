@@ -18,6 +18,10 @@ What git does, and what is mirrored here:
   inexactly. Git keeps the best 4 candidates per destination (ties broken by basename) and takes the best deleted
   source among them; only when none is deleted does it take the best copy.
 
+Trivial files. Empty files and files with nothing but a license header (comment lines) match each other by content
+alone, so git pairs a new empty `__init__.py` with whichever empty file happened to be deleted. `is_trivial` names
+such files; `spinout.history.renames` follows a pairing that involves one only when the paths corroborate it.
+
 One deliberate approximation: git hashes each chunk into 107,927 buckets, so two different chunks occasionally
 count as equal; here chunks are compared by content, which is the score git means to compute. Scores can therefore
 differ from git's by a hash collision's worth of bytes.
@@ -44,6 +48,36 @@ def is_binary(data: bytes) -> bool:
 # A chunk ends at a newline or after 64 bytes: up to 63 other bytes and a newline, or 64 bytes without one (the
 # second branch also takes the last, shorter piece of a file that does not end in a newline).
 _CHUNKS = re.compile(rb"[^\n]{0,63}\n|[^\n]{1,64}")
+
+
+# A file is trivial when it is small and what remains after blank lines and `#` comment lines is at most
+# TRIVIAL_BYTES: enough for `pass` or `__all__ = []`, too little to tell one file from another. License headers are
+# well below TRIVIAL_MAX_SIZE (Apache's is 600 bytes, the GPL's 1 KB); the bound lets a size read decide for most
+# files without reading them.
+TRIVIAL_BYTES = 16
+TRIVIAL_MAX_SIZE = 4096
+
+
+def is_trivial(data: bytes) -> bool:
+    """An empty or near-empty file: at most TRIVIAL_MAX_SIZE bytes of blank lines, `#` comment lines (a license
+    header) and at most TRIVIAL_BYTES of anything else (surrounding whitespace not counted). Binary content is never
+    trivial unless empty."""
+    if len(data) > TRIVIAL_MAX_SIZE or is_binary(data):
+        return not data
+    left = TRIVIAL_BYTES
+    start, size = 0, len(data)
+    while start < size:  # line by line, stopping at the first lines of real content
+        end = data.find(b"\n", start)
+        if end < 0:
+            end = size
+        text = data[start:end].strip()
+        start = end + 1
+        if not text or text.startswith(b"#"):
+            continue
+        left -= len(text)
+        if left < 0:
+            return False
+    return True
 
 
 def chunk_counts(data: bytes) -> Counter[bytes]:
@@ -121,6 +155,7 @@ class SignatureSource:
         self._size = size
         self._sizes: dict[str, int] = {}
         self._counts: dict[str, Counter[bytes]] = {}
+        self._trivial: dict[str, bool] = {}
 
     def size(self, blob: str) -> int:
         found = self._sizes.get(blob)
@@ -135,6 +170,22 @@ class SignatureSource:
                 self._counts.clear()
             found = self._counts[blob] = chunk_counts(self._read(blob))
         return found
+
+    def trivial(self, blob: str) -> bool:
+        found = self._trivial.get(blob)
+        if found is None:
+            # a larger file is not trivial: its size (an object header read) decides without reading it
+            found = self._trivial[blob] = self.size(blob) <= TRIVIAL_MAX_SIZE and is_trivial(self._read(blob))
+        return found
+
+    def same_content(self, src: str, dst: str, min_score: int = DEFAULT_MIN_SCORE) -> bool:
+        """True when git would pair these two regular files by content: the same blob, or similarity >= min_score."""
+        if src == dst:
+            return True
+        src_size, dst_size = self.size(src), self.size(dst)
+        if not dst_size or not size_allows(src_size, dst_size, min_score):
+            return False
+        return similarity(src_size, self.counts(src), dst_size, self.counts(dst), min_score) >= min_score
 
 
 def choose_origin(

@@ -114,6 +114,7 @@ class TargetReport:
     merged: list[str] = field(default_factory=list)
     removal_commit: str | None = None
     followed: list[str] = field(default_factory=list)  # old names follow_renames added
+    followed_file: str = ""  # the full list of followed names (api.split), relative to `path`, if written
     kept_refs: dict[str, str] = field(default_factory=dict)  # ref moved by someone else -> where its commit was kept
 
     def to_json(self) -> dict[str, Any]:
@@ -152,7 +153,7 @@ class SplitResult:
             for ref in t.dropped_refs:
                 out.append(f"  dropped {ref}: no commit of it survives the filter")
             if t.followed:
-                out.append(f"  followed {len(t.followed)} earlier names: {', '.join(t.followed[:5])}")
+                out.append(followed_line(t.followed, str(Path(t.path, t.followed_file)) if t.followed_file else ""))
             for ref in t.merged:
                 out.append(f"  merged {ref} into the main branch")
             for ref, kept in t.kept_refs.items():
@@ -161,6 +162,20 @@ class SplitResult:
             counts = ", ".join(f"{name} {n}" for name, n in self.verified.items())
             out.append(f"verified: every kept commit's tree re-derived from the source ({counts})")
         return out
+
+
+FOLLOWED_SHOWN = 8  # earlier names listed in the summary; the rest are counted, and found in the full list
+
+
+def followed_line(followed: list[str], full_list: str) -> str:
+    """The summary's line of followed earlier names: all of them, or the first few and how many are left out."""
+    if len(followed) <= FOLLOWED_SHOWN:
+        return f"  followed {len(followed)} earlier names: {', '.join(followed)}"
+    where = f"in {full_list} and " if full_list else ""
+    return (
+        f"  followed {len(followed)} earlier names: {', '.join(followed[:FOLLOWED_SHOWN])}, … "
+        f"and {len(followed) - FOLLOWED_SHOWN} more (all {where}in --json)"
+    )
 
 
 WRITTEN_REFS = "written-refs.json"  # in the target's spinout dir: the refs as the last run left them

@@ -323,6 +323,10 @@ class Service(_Model):
     shared: list[RepoPath] = Field(default_factory=list)
     rename: dict[RenameSource, RenameTarget] = Field(default_factory=dict)
     follow_renames: bool = False
+    # follow_renames' answer corrected by hand (docs/plan.md): old paths never followed, and current file → earlier
+    # names to keep (and follow further back) that the walk cannot find
+    earlier_names_veto: list[RepoPath] = Field(default_factory=list)
+    earlier_names_add: dict[RepoPath, list[RepoPath]] = Field(default_factory=dict)
     merge: list[RefName] = Field(default_factory=list)
     tables: list[TableName] = Field(default_factory=list)
     config: list[ConfigRule] = Field(default_factory=list)

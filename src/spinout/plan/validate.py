@@ -9,12 +9,12 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
 from spinout.errors import Problem
-from spinout.plan.model import Plan, dist_key, paths_overlap
+from spinout.plan.model import Plan, Service, dist_key, paths_overlap
 from spinout.plan.places import real, removal_conflict, write_conflict
 
 
@@ -26,6 +26,8 @@ class RepoView(Protocol):
     def resolve(self, ref: str) -> str | None: ...
 
     def kind_at(self, ref: str, path: str) -> Literal["tree", "blob"] | None: ...
+
+    def files_in_history(self, refs: Sequence[str], paths: Collection[str]) -> set[str]: ...
 
     def directories(self) -> Sequence[Path]:
         """The repository's real work tree and git directories (`spinout.repo.repository_dirs`)."""
@@ -135,6 +137,8 @@ def static_problems(plan: Plan) -> list[Problem]:
                         f"{path!r} and {other!r} would overlap after renaming ({dest!r}, {odest!r})",
                     )
                 )
+
+        problems.extend(_earlier_names_problems(loc, svc))
 
         rules_seen: dict[str, int] = {}
         for j, rule in enumerate(svc.config):
@@ -254,6 +258,7 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
         for j, rule in enumerate(svc.config):
             if repo.kind_at(main, rule.from_) != "blob":
                 add(Problem(f"{loc}.config[{j}].from", f"file {rule.from_!r} does not exist at {main}"))
+        problems.extend(_earlier_names_in_repo(plan, loc, i, repo, all_refs))
 
     if main_ok:
         for i, (importer, imported) in enumerate(plan.boundary.allowed_pairs()):
@@ -285,6 +290,97 @@ def place_problems(plan: Plan, source_dirs: Sequence[Path]) -> list[Problem]:
         problems.append(
             Problem(loc, f"the target directory {str(target)!r} {why}; {tail}: choose another output.dir or name")
         )
+    return problems
+
+
+def _earlier_names_problems(loc: str, svc: Service) -> list[Problem]:
+    """`earlier_names_veto` / `earlier_names_add` on their own: file paths, under the service's paths, not twice."""
+    problems: list[Problem] = []
+    add = problems.append
+    veto, added = svc.earlier_names_veto, svc.earlier_names_add
+    if (veto or added) and not svc.follow_renames:
+        key = "earlier_names_veto" if veto else "earlier_names_add"
+        add(Problem(f"{loc}.{key}", "has no effect without follow_renames = true"))
+    # sets and the path index, not list scans: a plan may list thousands of names
+    vetoed: set[str] = set()
+    for j, old in enumerate(veto):
+        if old.endswith("/"):
+            add(Problem(f"{loc}.earlier_names_veto[{j}]", f"{old!r} is a directory; an earlier name is a file path"))
+        elif old in vetoed:
+            add(Problem(f"{loc}.earlier_names_veto[{j}]", f"{old!r} is listed twice"))
+        vetoed.add(old)
+    index = PathIndex(svc.paths)
+    for current, olds in added.items():
+        where = f'{loc}.earlier_names_add["{current}"]'
+        if current.endswith("/"):
+            add(Problem(where, f"{current!r} is a directory; name the file whose earlier names these are"))
+        elif not _under(index, current):
+            add(Problem(where, f"{current!r} is not under this service's paths"))
+        if not olds:
+            add(Problem(where, "lists no earlier name; remove the entry"))
+        listed: set[str] = set()
+        for k, old in enumerate(olds):
+            if old.endswith("/"):
+                add(Problem(f"{where}[{k}]", f"{old!r} is a directory; an earlier name is a file path"))
+            elif old == current:
+                add(Problem(f"{where}[{k}]", f"{old!r} is the file itself"))
+            elif old in listed:
+                add(Problem(f"{where}[{k}]", f"{old!r} is listed twice"))
+            elif old in vetoed:
+                add(Problem(f"{where}[{k}]", f"{old!r} is also in earlier_names_veto"))
+            listed.add(old)
+    return problems
+
+
+def _under(index: PathIndex, path: str) -> bool:
+    """True if one of the indexed paths covers `path` (`path_covers`): it is listed, or a directory above it is."""
+    return path in index or bool(index.covering(path))
+
+
+def _earlier_names_in_repo(plan: Plan, loc: str, i: int, repo: RepoView, all_refs: list[str]) -> list[Problem]:
+    """The service's vetoed and added earlier names against the source: an added name is for a file at
+    `source.main`, is no file there itself (keeping it would bring that file in), and every name was a file in
+    the history of `source.refs` (else it is a typo: nothing would change)."""
+    svc = plan.service[i]
+    veto, added = svc.earlier_names_veto, svc.earlier_names_add
+    if not svc.follow_renames or not (veto or added):
+        return []
+    problems: list[Problem] = []
+    main = plan.source.main_ref
+    refs = sorted({r for pattern in plan.source.refs for r in all_refs if fnmatch.fnmatchcase(r, pattern)})
+    # entries with a problem of their own (`_earlier_names_problems`) are not looked up again
+    first = {old: j for j, old in reversed(list(enumerate(veto)))}
+    located = [
+        (f"{loc}.earlier_names_veto[{j}]", old)
+        for j, old in enumerate(veto)
+        if not old.endswith("/") and first[old] == j
+    ]
+    vetoed, index = set(veto), PathIndex(svc.paths)
+    for current, olds in added.items():
+        where = f'{loc}.earlier_names_add["{current}"]'
+        if current.endswith("/") or not _under(index, current):
+            continue
+        if repo.kind_at(main, current) != "blob":
+            problems.append(Problem(where, f"{current!r} is not a file at {main}"))
+        at = {old: k for k, old in reversed(list(enumerate(olds)))}
+        for k, old in enumerate(olds):
+            if old.endswith("/") or old == current or at[old] != k or old in vetoed:
+                continue
+            if repo.kind_at(main, old) == "blob":
+                problems.append(
+                    Problem(
+                        f"{where}[{k}]",
+                        f"{old!r} is a file at {main}: an earlier name is a path the file no longer has (keeping "
+                        "it would bring that other file into the service)",
+                    )
+                )
+            else:
+                located.append((f"{where}[{k}]", old))
+    wanted = {old for _, old in located}
+    found = repo.files_in_history(refs, wanted) if wanted else set()
+    for where, old in located:
+        if old not in found:
+            problems.append(Problem(where, f"{old!r} was never a file in the history of source.refs"))
     return problems
 
 

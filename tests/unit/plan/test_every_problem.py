@@ -149,3 +149,18 @@ def test_indexed_checks_equal_the_plain_definitions(spec: list[tuple[list[str], 
     kinds = ("already covered", "covers none", "would overlap after renaming", "overlaps '")
     ours = [p for p in problems if any(k in p.message for k in kinds)]
     assert ours == reference(plan)  # the same problems, in the same order
+
+
+def test_thousands_of_earlier_names_check_in_linear_time() -> None:
+    olds = [f"old/m{i}.py" for i in range(60_000)]
+    adds = ", ".join(f'"acme/m{i}.py" = ["older/m{i}.py", "older/m{i}.py"]' for i in range(5_000))
+    text = HEAD + _service("lb", ["acme/"], {}).replace(
+        "rename = {  }",
+        f"rename = {{  }}\nfollow_renames = true\nearlier_names_veto = {olds + olds[:1]!r}\n"
+        f"earlier_names_add = {{ {adds} }}",
+    ).replace("'", '"')
+    start = time.monotonic()
+    problems = _static(text)
+    assert len(problems) == 1 + 5_000  # the veto listed twice, each added name listed twice
+    assert problems[0].message == "'old/m0.py' is listed twice"
+    assert time.monotonic() - start < 30
