@@ -10,7 +10,7 @@ import dataclasses
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,8 @@ from spinout.masking import mask_url
 from spinout.plan.load import load_plan, load_plan_lenient
 from spinout.plan.model import CoreSetting, Plan
 from spinout.plan.modules import build_module_map
-from spinout.plan.validate import repo_problems
+from spinout.plan.places import write_conflict
+from spinout.plan.validate import place_problems, repo_problems
 from spinout.progress import NullProgress, Progress
 from spinout.results import PlanCheckResult, StepsResult
 from spinout.sample import DEFAULT_COMMITS, DEFAULT_ROWS, SampleInfo, build_sample
@@ -80,12 +81,27 @@ def _repo_summary(plan: Plan, source: str, static: list[Problem]) -> str:
     try:
         repo = git_repo.open_repository(plan.source_repo)
     except UnsafeSourceError as exc:  # an unusable source repo is a plan problem at source.repo
-        raise PlanError([*static, Problem("source.repo", exc.message)], source=source) from None
+        # where the targets would go is still checked against the path as given and the plan's folder
+        places = place_problems(plan, [plan.source_repo])
+        raise PlanError([*static, Problem("source.repo", exc.message), *places], source=source) from None
     view = git_repo.GitRepoView(repo)
     problems = [*static, *repo_problems(plan, view)]
     if problems:
         raise PlanError(problems, source=source)
     return view.resolve(plan.source.main_ref) or ""
+
+
+def refuse_source_writes(plan: Plan, places: Iterable[Path], what: str, option: str) -> None:
+    """Raise UnsafeSourceError (exit 3) if any of `places` (directories or files a command is about to write) is, or
+    lies inside, the source repository: spinout never writes there, whatever directory the user names."""
+    dirs = git_repo.source_dirs(plan.source_repo)
+    for place in places:
+        why = write_conflict(place, dirs)
+        if why is not None:
+            raise UnsafeSourceError(
+                f"{what} {str(place)!r} {why}; spinout never writes there",
+                hint=f"pass a {option} outside the source repository",
+            )
 
 
 # ---- demo -----------------------------------------------------------------------------------------------------
@@ -216,10 +232,18 @@ def conf_split(
     """`spinout conf split`: move the services' config into their own files, losslessly and verified."""
     plan = load_checked_plan(plan_path)
     rules, settings, rename = _config_inputs(plan)
+    refuse_source_writes(plan, _config_places(config_dir, rules, settings), "the config directory", "--config-dir")
     with _config_lock(config_dir, dry_run):
         return inifiles_apply.conf_split(
             config_dir, rules, settings, rename, dry_run=dry_run, progress=progress, writer=writer or atomic_write
         )
+
+
+def _config_places(config_dir: Path, rules: list[ServiceRule], settings: list[tuple[str, CoreSetting]]) -> list[Path]:
+    """The config directory and every file the config stage may write in it, in either layout (docs/config.md)."""
+    names = {n for r in rules for n in (r.rule.from_, r.rule.to)} | {st.file for _, st in settings}
+    files = [config_dir / n for n in sorted(names)] + [config_dir / Path(n).name for n in sorted(names)]
+    return [config_dir, *files]
 
 
 def _config_lock(config_dir: Path, dry_run: bool) -> AbstractContextManager[None]:
@@ -257,6 +281,9 @@ def upgrade(
         known = ", ".join(sorted(names))
         raise PlanError([Problem("--service-db-url", f"no service named {n!r} in the plan ({known})") for n in unknown])
     rules, settings, rename = _config_inputs(plan)
+    workdir = config_dir / ".spinout-db"
+    places = [*_config_places(config_dir, rules, settings), workdir]
+    refuse_source_writes(plan, places, "the config directory", "--config-dir")
 
     def config_step(step_progress: Progress) -> list[str]:
         return inifiles_apply.conf_split(config_dir, rules, settings, rename, progress=step_progress).lines()
@@ -276,7 +303,7 @@ def upgrade(
     if data_steps is None:
         data_commands.check_urls(db_url, service_db_urls)  # a malformed URL: exit 2 now, not a failed step later
         # The data stage's work files (alembic environments) live beside the journal, so a resumed upgrade finds them.
-        data_steps = db_upgrade_steps(plan_path, db_url, service_db_urls, config_dir / ".spinout-db")
+        data_steps = db_upgrade_steps(plan_path, db_url, service_db_urls, workdir)
     for name, description in UPGRADE_DATA_STEPS:
         run = data_steps.get(name)
         steps.append(Step(name, description, run, "" if run else "no callable for this step was given"))
@@ -311,7 +338,10 @@ def coupling(
     plan_path: Path, repo: Path | None = None, svg: Path | None = None, progress: Progress | None = None
 ) -> CouplingResult:
     """`spinout coupling PLAN`: where each service uses the core."""
-    return boundary_stage.coupling(load_plan(plan_path), repo, svg, progress or NullProgress())
+    plan = load_plan(plan_path)
+    if svg is not None:
+        refuse_source_writes(plan, [svg], "the picture", "--svg")
+    return boundary_stage.coupling(plan, repo, svg, progress or NullProgress())
 
 
 def rewrite(plan_path: Path, *, dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
@@ -338,6 +368,8 @@ def db_migrations(
 ) -> data_commands.MigrationsResult:
     """Write an alembic environment per service (and the core's strip revision) into `out`."""
     plan = load_plan(plan_path)
+    written = [out, *(out / name for name in (*(s.name for s in plan.service), plan.core.name))]
+    refuse_source_writes(plan, written, "the migrations directory", "--out")
     return data_commands.db_migrations(plan, db_url, out, core_alembic, progress or NullProgress())
 
 

@@ -65,7 +65,13 @@ def scrub_git_environment() -> None:
 
 def open_repository(path: Path, *, what: str = "source repository") -> pygit2.Repository:
     """Open a repository, or raise a located error saying what to do."""
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long, a loop of links: not a repository spinout can open
+        raise UnsafeSourceError(
+            f"{what} {str(path)!r} cannot be read: {exc.strerror}", hint="check source.repo"
+        ) from exc
+    if not exists:
         raise UnsafeSourceError(f"{what} {str(path)!r} does not exist", hint="check source.repo in the plan")
     try:
         found = pygit2.discover_repository(str(path))
@@ -82,6 +88,42 @@ def open_repository(path: Path, *, what: str = "source repository") -> pygit2.Re
             hint="point source.repo at the repository's top directory",
         )
     return repo
+
+
+def repository_dirs(repo: pygit2.Repository) -> tuple[Path, ...]:
+    """The real directories that make up `repo`, which spinout never writes into: its work tree (none if bare), its
+    git directory and, for a linked work tree, the main repository's git directory (objects and refs live there) and
+    the main work tree above it."""
+    git_dir = Path(repo.path).resolve()
+    dirs = [Path(repo.workdir).resolve()] if repo.workdir else []
+    dirs.append(git_dir)
+    try:
+        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        common = ""
+    if common:
+        main_git_dir = (git_dir / common).resolve()
+        dirs.append(main_git_dir)
+        if main_git_dir.name == ".git":
+            dirs.append(main_git_dir.parent)
+    return tuple(dict.fromkeys(dirs))
+
+
+def source_dirs(path: Path) -> tuple[Path, ...]:
+    """The real directories of the repository the plan names at `path` (`repository_dirs`, with `path` itself):
+    where spinout never writes. A directory inside a repository stands for that repository; a path in no repository
+    at all protects nothing (there is no source to keep; `plan check` says so)."""
+    try:
+        repo = open_repository(path)
+    except UnsafeSourceError:
+        try:
+            found = pygit2.discover_repository(str(path))
+        except (pygit2.GitError, OSError, ValueError):
+            found = None
+        if found is None:
+            return ()
+        repo = pygit2.Repository(found)
+    return tuple(dict.fromkeys((path.resolve(), *repository_dirs(repo))))
 
 
 class GitRepoView:
@@ -113,6 +155,9 @@ class GitRepoView:
         except KeyError:
             return None
         return "tree" if entry.type_str == "tree" else "blob"
+
+    def directories(self) -> tuple[Path, ...]:
+        return repository_dirs(self._repo)
 
     def files_in_history(self, refs: Sequence[str], paths: Collection[str]) -> set[str]:
         """Which of `paths` were a file (blob) in some commit reachable from `refs` (the rest: never)."""

@@ -146,15 +146,29 @@ def test_bare_targets_and_progress(tmp_path: Path, source: RepoBuilder) -> None:
     assert counters == {"acme-lb": 5, "acme-fw": 1, "acme": 2}
 
 
-def test_refuses_foreign_target_unless_forced(tmp_path: Path, source: RepoBuilder) -> None:
+def test_refuses_foreign_target_even_forced(tmp_path: Path, source: RepoBuilder) -> None:
+    """--force replaces only what spinout created (issue 17 §3.1): a directory of the user's is never removed."""
     plan = write_plan(tmp_path)
     foreign = tmp_path / "out" / "acme-fw"
     foreign.mkdir(parents=True)
     (foreign / "precious.txt").write_text("mine\n")
     assert run_cli("split", str(plan)) == 3
     assert (foreign / "precious.txt").exists()
+    assert run_cli("split", str(plan), "--force") == 3
+    assert (foreign / "precious.txt").exists()
+    (foreign / "precious.txt").unlink()  # an empty directory is taken
+    assert run_cli("split", str(plan)) == 0
+    assert (foreign / ".git" / "spinout").is_dir()
+
+
+def test_force_rebuilds_a_target_split_with_the_other_bare(tmp_path: Path, source: RepoBuilder) -> None:
+    plan = write_plan(tmp_path)
+    assert run_cli("split", str(plan)) == 0
+    plan.write_text(plan.read_text().replace("bare = false", "bare = true"))
+    assert run_cli("split", str(plan)) == 3  # output.bare changed: not rebuilt without --force
+    assert (tmp_path / "out" / "acme-fw" / ".git").is_dir()
     assert run_cli("split", str(plan), "--force") == 0
-    assert not (foreign / "precious.txt").exists()
+    assert pygit2.Repository(str(tmp_path / "out" / "acme-fw")).is_bare
 
 
 def test_refuses_target_that_is_a_file(tmp_path: Path, source: RepoBuilder, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,7 +23,9 @@ from spinout.boundary.tree import Tree, Unparsable, export_tree, load_tree, pyth
 from spinout.errors import UnsafeSourceError
 from spinout.plan.model import Plan
 from spinout.plan.modules import ModuleMap, build_module_map
+from spinout.plan.places import write_conflict
 from spinout.progress import Progress
+from spinout.repo import source_dirs
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,10 @@ def open_tree(plan: Plan, repo: Path | None, progress: Progress, *, after_split:
 def guard(plan: Plan, repo: Path | None, progress: Progress) -> GuardResult:
     """Write the boundary contracts into the core's import-linter configuration."""
     target = repo.resolve() if repo is not None else plan.target_dir(plan.core.name)
-    if target == plan.source_repo or (repo is None and not (target.exists() and _is_work_tree(target))):
-        why = "is the source repository, which spinout never writes to" if target == plan.source_repo else ""
+    # the source, its .git directory or a directory inside it (a symlinked target resolves there too)
+    inside = write_conflict(target, source_dirs(plan.source_repo))
+    if inside is not None or (repo is None and not (target.exists() and _is_work_tree(target))):
+        why = f"{inside}, which spinout never writes to" if inside is not None else ""
         raise UnsafeSourceError(
             f"no core work tree to write the contract into: {target} {why or 'is missing or bare'}".strip(),
             hint="run `spinout split PLAN` first, or pass --repo with a clone of the core",

@@ -188,27 +188,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(exc, settings)
         return exc.exit_code
     except click.exceptions.Abort:
+        _report_other(settings, "Aborted", "aborted")
         err_console().print("aborted")
         return 130
     except click.ClickException as exc:
+        _report_other(settings, "UsageError", exc.format_message())
         exc.show()
         return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
+        _report_other(settings, "Interrupted", "interrupted")
         err_console().print("interrupted")
         return 130
-    except Exception:
+    except Exception as exc:
+        # the exception's text may quote anything (a URL with its password): only its type goes out without --debug
+        message = f"spinout hit a bug ({type(exc).__name__}); run again with --debug for the traceback and report it"
+        _report_other(settings, "InternalError", message)
         if settings.debug:
             traceback.print_exc()
         else:
-            err_console().print(
-                "[bold red]internal error:[/] spinout hit a bug; run again with --debug for the traceback "
-                "and report it",
-                highlight=False,
-            )
+            err_console().print(f"[bold red]internal error:[/] {escape(message)}", highlight=False)
         return INTERNAL_ERROR
     return 0
+
+
+def _report_other(settings: Settings, error: str, message: str) -> None:
+    """With --json, every way a command ends without its result still prints one JSON object on stdout."""
+    if settings.json:
+        print_json({"ok": False, "error": error, "message": message})
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ from spinout.cli import PLAN_ARG, cli, common_options, run
 
 @cli.command("split")
 @PLAN_ARG
-@click.option("--force", is_flag=True, help="Replace targets spinout did not create, or whose plan changed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rebuild spinout's own targets from scratch (the plan changed); never removes a directory spinout did not "
+    "create.",
+)
 @click.option("--verify", is_flag=True, help="Re-derive every kept commit's tree afterwards; exit 6 on mismatch.")
 @click.option(
     "--jobs",

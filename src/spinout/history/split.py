@@ -48,8 +48,9 @@ from spinout.history.rewrite import (
 )
 from spinout.history.router import Rules, core_rules, service_rules
 from spinout.plan.model import Plan
+from spinout.plan.places import removal_conflict
 from spinout.progress import Progress
-from spinout.repo import git_environ
+from spinout.repo import git_environ, repository_dirs
 
 MERGE_AUTHOR = b"spinout <spinout@localhost>"
 
@@ -70,6 +71,7 @@ class TargetSpec:
     merge_refs: tuple[str, ...] = ()
     bare: bool = False
     mode: Literal["rewrite", "remove"] = "rewrite"
+    plan_dir: Path | None = None  # the plan's folder, which a target may not be nor contain (spinout.plan.places)
 
     def fingerprint(self) -> str:
         """Digest of everything that decides this target's commit ids; a change invalidates the state."""
@@ -351,24 +353,50 @@ def _git_dir(path: Path, bare: bool) -> Path:
     return path if bare else path / ".git"
 
 
-def prepare_target(spec: TargetSpec, force: bool) -> tuple[Path, CommitState | None, dict[str, str]]:
-    """Create (or reopen, for an incremental run) the target repository; (git dir, saved commits, saved tips)."""
+def check_target(spec: TargetSpec, force: bool, source_dirs: Sequence[Path]) -> None:
+    """Refuse, before anything is written: a target that is, lies inside or contains the source repository, or is or
+    contains the plan's folder (`spinout.plan.places`, which `plan check` applies too); a file; a non-empty directory
+    spinout did not create (marked by its <git dir>/spinout/), `force` or not; a target split with the other `bare`."""
     path = spec.path
+    why = removal_conflict(path, source_dirs, spec.plan_dir)
+    if why is not None:
+        raise UnsafeSourceError(
+            f"target {spec.name}: the directory {str(path)!r} {why}; spinout never writes into nor removes it",
+            hint="choose another output.dir, or another name for the target",
+        )
     if path.exists() and not path.is_dir():
         raise UnsafeSourceError(
             f"target {spec.name}: {path} exists and is a file", hint="move it away or set output.dir in the plan"
         )
+    if not (path.is_dir() and any(path.iterdir())):
+        return
+    # spinout marks what it creates with <git dir>/spinout/ from the start, so that a run that stopped half-way is
+    # still recognised as spinout's own
+    if not (spinout_dir(path / ".git").is_dir() or spinout_dir(path).is_dir()):
+        raise UnsafeSourceError(
+            f"target {spec.name}: {path} exists, is not empty and was not created by spinout",
+            hint="spinout replaces only directories it created (marked by <git dir>/spinout/), even with --force: "
+            "move it away, or choose another output.dir",
+        )
+    if not force and not spinout_dir(_git_dir(path, spec.bare)).is_dir():
+        raise UnsafeSourceError(
+            f"target {spec.name}: {path} was split {'not ' if spec.bare else ''}bare, and output.bare changed",
+            hint="pass --force to rebuild the target from scratch",
+        )
+
+
+def prepare_target(
+    spec: TargetSpec, force: bool, source_dirs: Sequence[Path] = ()
+) -> tuple[Path, CommitState | None, dict[str, str]]:
+    """Create (or reopen, for an incremental run) the target repository; (git dir, saved commits, saved tips).
+
+    Only a directory spinout created is ever removed (with `force`, or to restart an interrupted first run), and
+    never one that holds the source or the plan (`check_target`, again right before the removal)."""
+    path = spec.path
+    check_target(spec, force, source_dirs)
     git_dir = _git_dir(path, spec.bare)
     if path.is_dir() and any(path.iterdir()):
-        # spinout marks what it creates with <git dir>/spinout/ from the start, so that a run that stopped
-        # half-way is still recognised as spinout's own
-        ours = spinout_dir(git_dir).is_dir()
-        if not ours and not force:
-            raise UnsafeSourceError(
-                f"target {spec.name}: {path} exists, is not empty and was not created by spinout",
-                hint="choose another output.dir, remove the directory, or pass --force to replace it",
-            )
-        saved = load_state(git_dir) if ours and not force else None
+        saved = load_state(git_dir) if not force else None
         if saved is not None:
             if saved.fingerprint == spec.fingerprint():
                 return git_dir, saved.commits, saved.tips
@@ -377,7 +405,14 @@ def prepare_target(spec: TargetSpec, force: bool) -> tuple[Path, CommitState | N
                 "earlier names follow_renames found), so its incremental state no longer applies",
                 hint="pass --force to rebuild the target from scratch",
             )
-        # not ours (forced), forced, or ours without a usable state (an interrupted first run): start afresh
+        # forced, or ours without a usable state (an interrupted first run): start afresh (`check_target` above
+        # made sure it is spinout's and holds neither the source nor the plan)
+        if path.is_symlink():
+            raise UnsafeSourceError(
+                f"target {spec.name}: {path} is a symbolic link to {str(path.resolve())!r}; spinout does not replace "
+                "a target through a link",
+                hint="remove the link (or the directory it points to) yourself, or choose another output.dir",
+            )
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     pygit2.init_repository(str(path), bare=spec.bare, initial_head=spec.main_ref.removeprefix("refs/heads/"))
@@ -463,6 +498,9 @@ def split(
             f"the source {source.path} is a shallow clone: its history is incomplete, so the split would be too",
             hint="fetch the whole history first: git fetch --unshallow",
         )
+    source_dirs = repository_dirs(source)
+    for spec in specs:  # every target, before anything is written (`prepare_target` checks again)
+        check_target(spec, force, source_dirs)
     base_patterns = tuple(dict.fromkeys(p for s in specs for p in s.ref_patterns))
     base_tips = resolve_refs(source, base_patterns)
     # the history every rewritten target may walk, listed beside the preparations (see `Universe`); only for a
@@ -499,13 +537,14 @@ def split(
             assert later is not None
             final = {spec.name: spec for spec in later.resolve()}
             more: list[_Run] = []
-            _prepare_all(source, [final[name] for name in later_names], force, base_tips, progress, reports, more, [])
+            later_specs = [final[name] for name in later_names]
+            _prepare_all(source, later_specs, force, base_tips, progress, reports, more, [], source_dirs)
             return more
 
         later_names = [s.name for s in specs if later is not None and s.name in later.names]
         try:
             ready = [s for s in specs if s.name not in later_names]
-            _prepare_all(source, ready, force, base_tips, progress, reports, runs, removals)
+            _prepare_all(source, ready, force, base_tips, progress, reports, runs, removals, source_dirs)
             if runs or later_names:
                 walked = _walk_targets(
                     source,
@@ -548,11 +587,12 @@ def _prepare_all(
     reports: list[TargetReport],
     runs: list[_Run],
     removals: list[tuple[TargetSpec, Path, TargetReport, list[str], _Background | _Linked]],
+    source_dirs: Sequence[Path],
 ) -> None:
     """Open or create every target; start the "remove"-mode copies; set up one `TargetRun` per rewritten one."""
     reader = TreeReader(source)
     for spec in specs:
-        git_dir, saved, saved_tips = prepare_target(spec, force)
+        git_dir, saved, saved_tips = prepare_target(spec, force, source_dirs)
         report = TargetReport(spec.name, str(spec.path), spec.mode, incremental=saved is not None)
         reports.append(report)
         if spec.mode == "remove":
@@ -1020,6 +1060,7 @@ def targets_from_plan(plan: Plan, old_names: Mapping[str, Mapping[str, str]] | N
             main_ref=plan.source.main_ref,
             merge_refs=tuple(s.merge),
             bare=plan.output.bare,
+            plan_dir=plan.base_dir,
         )
         for s in plan.service
     ]
@@ -1032,6 +1073,7 @@ def targets_from_plan(plan: Plan, old_names: Mapping[str, Mapping[str, str]] | N
             main_ref=plan.source.main_ref,
             bare=plan.output.bare,
             mode=plan.core.history,
+            plan_dir=plan.base_dir,
         )
     )
     return specs

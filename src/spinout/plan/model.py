@@ -11,18 +11,44 @@ import hashlib
 import json
 import keyword
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-_DIST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+_DIST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)?")
+# NUL, newlines and other controls (Cc), invisible formatting such as bidirectional overrides or zero-width joiners
+# (Cf), line and paragraph separators (Zl, Zp), lone surrogates (Cs): they corrupt git trees, split lines in INI
+# files and messages, or make two different names look alike.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_CHAR_NAMES = {"\0": "a NUL", "\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+MAX_PATH = 4096  # characters in a path (Linux's PATH_MAX); longer ones cannot be checked out
+MAX_NAME = 255  # bytes in one path component or directory name (the usual file system limit)
+MAX_BATCH = 10_000_000  # rows per copy batch: a batch is held in memory
+MAX_ROWS = 2**63 - 1  # a row count: a signed 64-bit integer, as the databases count
 
 
 class _Model(BaseModel):
     # strict: TOML has real booleans and integers; "yes" or "10" in a plan is a mistake, not a value to coerce.
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, strict=True)
+
+
+def check_text(value: str) -> str:
+    """Any string of a plan: no control, invisible formatting or line separator character (`_INVISIBLE`)."""
+    if value.isprintable():  # the fast path: every character visible, or a plain space
+        return value
+    for ch in value:
+        if unicodedata.category(ch) in _INVISIBLE:
+            code = f"U+{ord(ch):04X}"
+            named = unicodedata.name(ch, "")
+            what = f"{code} ({named})" if named else f"{_CHAR_NAMES.get(ch, 'a control character')} ({code})"
+            raise ValueError(
+                f"{value!r} contains {what}; plan names, paths and values may not contain control or invisible "
+                "formatting characters"
+            )
+    return value
 
 
 def is_dotted_identifier(name: str) -> bool:
@@ -31,22 +57,49 @@ def is_dotted_identifier(name: str) -> bool:
     return all(p.isidentifier() and not keyword.iskeyword(p) for p in parts) and bool(name)
 
 
+def _python_name(name: str, what: str) -> str:
+    """A dotted Python name as Python reads it: Python folds identifiers to NFKC, so `acme_\uff4cb` (a fullwidth
+    l) *is* `acme_lb` in an import, and a directory named with the fullwidth letter could never be imported."""
+    folded = unicodedata.normalize("NFKC", name)
+    if folded != name:
+        raise ValueError(f"{what} {name!r} is not in NFKC form: Python reads it as {folded!r}; write it so")
+    return name
+
+
+def _git_lookalike(component: str) -> bool:
+    """True for the names git refuses as a path component because a file system may take them for `.git`:
+    any case (`.GIT`), trailing dots or spaces (`.git.`, NTFS drops them), the 8.3 short name `git~1`, an NTFS
+    stream (`.git::$INDEX_ALLOCATION`)."""
+    name = component.split(":", 1)[0].rstrip(". ").lower()
+    return name in (".git", "git~1")
+
+
 def check_repo_path(value: str, what: str) -> str:
-    """A path inside a repository: relative, forward slashes, no `.`/`..` components."""
+    """A path inside a repository: relative, forward slashes, no empty, `.`/`..` or `.git` components, no control
+    characters, not longer than the file system allows."""
+    check_text(value)
     if not value:
         raise ValueError(f"{what} must not be empty")
     if "\\" in value:
         raise ValueError(f"{what} {value!r} uses backslashes; write repository paths with '/'")
     if value.startswith("/"):
         raise ValueError(f"{what} {value!r} is absolute; write it relative to the repository root")
+    if len(value) > MAX_PATH:
+        raise ValueError(f"{what} of {len(value)} characters is longer than {MAX_PATH}")
     parts = value.rstrip("/").split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"{what} {value!r} has an empty, '.' or '..' component")
+    for p in parts:
+        if _git_lookalike(p):
+            raise ValueError(f"{what} {value!r} has the component {p!r}, which git takes for '.git' and refuses")
+        if len(p.encode("utf-8", "surrogatepass")) > MAX_NAME:
+            raise ValueError(f"{what} {value!r} has a component longer than {MAX_NAME} bytes")
     return value
 
 
 def check_glob(value: str, what: str) -> str:
     """A shell-style pattern (fnmatch): reject unbalanced brackets, which fnmatch would take literally."""
+    check_text(value)
     depth = 0
     for ch in value:
         if ch == "[":
@@ -59,49 +112,95 @@ def check_glob(value: str, what: str) -> str:
     return value
 
 
+# what `git check-ref-format` refuses, besides controls: '..', '@{', a component starting with '.' or ending in
+# '.lock', '//', a trailing '/' or '.', and ' ~^:\' ('*?[' are the plan's patterns)
+_BAD_REF = re.compile(r"\.\.|@\{|//|/\.|\.lock(?:/|\Z)|[/.]\Z|[ ~^:\\]")
+
+
 def _full_ref(ref: str) -> str:
+    check_text(ref)
     if not ref.startswith("refs/"):
         raise ValueError(f"ref {ref!r} must be a full name such as 'refs/heads/{ref}'")
+    if _BAD_REF.search(ref) or ref == "refs/":
+        raise ValueError(f"ref {ref!r} is not a valid ref name (see `git check-ref-format`)")
     return check_glob(ref, "ref pattern")
 
 
 def _table(name: str) -> str:
-    if not _TABLE_NAME.match(name):
+    check_text(name)
+    if not _TABLE_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a valid table name")
     return name
 
 
 def _allow_entry(entry: str) -> str:
+    check_text(entry)
     parts = [p.strip() for p in entry.split("->")]
     if len(parts) != 2 or not all(is_dotted_identifier(p) for p in parts):
         raise ValueError(f"allow entry {entry!r} must read 'importer.module -> imported.module'")
+    for p in parts:
+        _python_name(p, "module")
     return entry
 
 
+def _module_name(name: str) -> str:
+    if not is_dotted_identifier(name):
+        check_text(name)
+        raise ValueError(f"{name!r} is not a dotted module name")
+    return _python_name(name, "module")
+
+
 def _dist_name(v: str) -> str:
-    if not _DIST_NAME.match(v):
+    if not _DIST_NAME.fullmatch(v):
+        check_text(v)  # say which character, if it is one of those
         raise ValueError(f"{v!r} is not a valid distribution name (letters, digits, '.', '_', '-')")
+    if len(v) > MAX_NAME:
+        raise ValueError(f"name of {len(v)} characters is longer than {MAX_NAME}")
     return v
 
 
 def _package_name(v: str) -> str:
     if not is_dotted_identifier(v):
+        check_text(v)
         raise ValueError(f"{v!r} is not a valid Python package name")
-    return v
+    if len(v) > MAX_NAME:
+        raise ValueError(f"package name of {len(v)} characters is longer than {MAX_NAME}")
+    return _python_name(v, "package")
 
 
+def dist_key(name: str) -> str:
+    """A distribution name as package indexes compare them (PEP 503): `Acme_LB` and `acme-lb` are one project."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+Text = Annotated[str, AfterValidator(check_text)]
 DistName = Annotated[str, AfterValidator(_dist_name)]
 PackageName = Annotated[str, AfterValidator(_package_name)]
 RepoPath = Annotated[str, AfterValidator(lambda v: check_repo_path(v, "path"))]
 RefName = Annotated[str, AfterValidator(_full_ref)]
 TableName = Annotated[str, AfterValidator(_table)]
 AllowEntry = Annotated[str, AfterValidator(_allow_entry)]
+RenameSource = Annotated[str, AfterValidator(lambda v: check_repo_path(v, "rename source"))]
+RenameTarget = Annotated[str, AfterValidator(lambda v: v if v == "" else check_repo_path(v, "rename target"))]
+ModuleName = Annotated[str, AfterValidator(_module_name)]
+
+
+def _local_path(value: str, what: str) -> str:
+    """A file system path of the plan (source.repo, output.dir): not empty, no control character."""
+    check_text(value)
+    if not value:
+        raise ValueError("must not be empty; write '.' for the plan's folder")
+    if len(value) > MAX_PATH:
+        raise ValueError(f"{what} of {len(value)} characters is longer than {MAX_PATH}")
+    return value
 
 
 class Source(_Model):
     """The monorepo to split. Never written to."""
 
-    repo: str = Field(description="path of the source repository, relative to the plan file")
+    repo: Annotated[str, AfterValidator(lambda v: _local_path(v, "path"))] = Field(
+        description="path of the source repository, relative to the plan file"
+    )
     refs: list[RefName] = Field(default_factory=lambda: ["refs/heads/main"], min_length=1)
     main: str | None = Field(default=None, description="branch the targets build on; default: first of refs")
 
@@ -109,8 +208,9 @@ class Source(_Model):
     @classmethod
     def _main_is_branch(cls, main: str | None) -> str | None:
         if main is not None and not main.startswith("refs/heads/"):
+            check_text(main)
             raise ValueError(f"main {main!r} must be a branch such as 'refs/heads/main'")
-        return main
+        return None if main is None else _full_ref(main)
 
     @property
     def main_ref(self) -> str:
@@ -125,7 +225,7 @@ class Source(_Model):
 class Output(_Model):
     """Where the target repositories go: `<dir>/<service name>` and `<dir>/<core name>`."""
 
-    dir: str = "spinout-out"
+    dir: Annotated[str, AfterValidator(lambda v: _local_path(v, "path"))] = "spinout-out"
     bare: bool = False
 
 
@@ -140,9 +240,9 @@ class CoreSetting(_Model):
     """A setting the config stage sets or extends in the core's own config file."""
 
     file: str
-    section: str = Field(min_length=1)
-    key: str = Field(min_length=1)
-    value: str
+    section: Text = Field(min_length=1)
+    key: Text = Field(min_length=1)
+    value: Text
     action: Literal["set", "append"] = "set"
 
     @field_validator("file")
@@ -171,9 +271,9 @@ class ConfigRule(_Model):
 
     from_: str = Field(alias="from")
     to: str
-    section: str = Field(min_length=1)
-    options: list[str] | None = None
-    key: str | None = None
+    section: Text = Field(min_length=1)
+    options: list[Text] | None = None
+    key: Text | None = None
     match: str | None = None
 
     @field_validator("from_", "to")
@@ -221,7 +321,7 @@ class Service(_Model):
     package: PackageName
     paths: list[RepoPath] = Field(min_length=1)
     shared: list[RepoPath] = Field(default_factory=list)
-    rename: dict[str, str] = Field(default_factory=dict)
+    rename: dict[RenameSource, RenameTarget] = Field(default_factory=dict)
     follow_renames: bool = False
     # follow_renames' answer corrected by hand (docs/plan.md): old paths never followed, and current file → earlier
     # names to keep (and follow further back) that the walk cannot find
@@ -230,41 +330,41 @@ class Service(_Model):
     merge: list[RefName] = Field(default_factory=list)
     tables: list[TableName] = Field(default_factory=list)
     config: list[ConfigRule] = Field(default_factory=list)
-    modules: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("modules")
-    @classmethod
-    def _modules(cls, v: dict[str, str]) -> dict[str, str]:
-        for old, new in v.items():
-            for name in (old, new):
-                if not is_dotted_identifier(name):
-                    raise ValueError(f"{name!r} is not a dotted module name")
-        return v
+    modules: dict[ModuleName, ModuleName] = Field(default_factory=dict)
 
     @field_validator("rename")
     @classmethod
     def _rename(cls, v: dict[str, str]) -> dict[str, str]:
+        wrong = []  # every mismatch, in one problem
         for old, new in v.items():
-            check_repo_path(old, "rename source")
-            if new != "":
-                check_repo_path(new, "rename target")
             if old.endswith("/") != (new.endswith("/") or new == ""):
                 if old.endswith("/"):
-                    raise ValueError(
+                    wrong.append(
                         f"rename {old!r} -> {new!r}: a directory must be renamed to a directory (end both with '/')"
                     )
-                raise ValueError(f"rename {old!r} -> {new!r}: a file must be renamed to a file (no trailing '/')")
+                else:
+                    wrong.append(f"rename {old!r} -> {new!r}: a file must be renamed to a file (no trailing '/')")
+        if wrong:
+            raise ValueError("; ".join(wrong))
         return v
 
     def renamed(self, path: str) -> str:
         """Where `path` lands in the target: the longest matching rename prefix wins."""
-        best = ""
-        for old in self.rename:
-            # A directory source ('a/') renames everything below it; a file source ('a.ini') only itself, not
-            # 'a.ini.sample'.
-            if path_covers(old, path) and len(old) > len(best):
-                best = old
-        return self.rename[best] + path[len(best) :] if best else path
+        # A directory source ('a/') renames everything below it; a file source ('a.ini') only itself, not
+        # 'a.ini.sample'. The candidates are `path` itself and its directory prefixes, longest first: a lookup per
+        # prefix, not a scan of every rename (a plan may have thousands).
+        if path in self.rename and not path.endswith("/"):
+            return self.rename[path]
+        end = len(path)
+        while end > 0:
+            slash = path.rfind("/", 0, end)
+            if slash < 0:
+                break
+            prefix = path[: slash + 1]
+            if prefix in self.rename:
+                return self.rename[prefix] + path[len(prefix) :]
+            end = slash
+        return path
 
 
 class Boundary(_Model):
@@ -288,11 +388,11 @@ class Database(_Model):
     """How service tables leave the core's database."""
 
     mode: Literal["separate", "shared"] = "separate"
-    metadata: str | None = Field(default=None, description="'module:attr' of the models' MetaData")
-    batch_size: Annotated[int, Field(gt=0)] | None = Field(
+    metadata: Text | None = Field(default=None, description="'module:attr' of the models' MetaData")
+    batch_size: Annotated[int, Field(gt=0, le=MAX_BATCH)] | None = Field(
         default=None, description="rows per copy batch; unset: 5000, or 100000 on the PostgreSQL COPY relay"
     )
-    no_pk_row_limit: Annotated[int, Field(gt=0)] = 1_000_000
+    no_pk_row_limit: Annotated[int, Field(gt=0, le=MAX_ROWS)] = 1_000_000
     pass_through: bool = Field(
         default=True,
         description="same MariaDB/MySQL server on both ends: let it move each batch with INSERT ... SELECT",
@@ -306,7 +406,7 @@ class Database(_Model):
         module, _, attr = v.partition(":")
         if not is_dotted_identifier(module) or not is_dotted_identifier(attr):
             raise ValueError(f"metadata {v!r} must read 'package.module:attribute'")
-        return v
+        return _python_name(v, "metadata")
 
 
 class Code(_Model):

@@ -6,12 +6,16 @@ problem in one run. The repository is reached through the small `RepoView` proto
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+import unicodedata
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import Literal, Protocol
 
 from spinout.errors import Problem
-from spinout.plan.model import Plan, Service, path_covers, paths_overlap
+from spinout.plan.model import Plan, Service, dist_key, paths_overlap
+from spinout.plan.places import real, removal_conflict, write_conflict
 
 
 class RepoView(Protocol):
@@ -25,73 +29,123 @@ class RepoView(Protocol):
 
     def files_in_history(self, refs: Sequence[str], paths: Collection[str]) -> set[str]: ...
 
+    def directories(self) -> Sequence[Path]:
+        """The repository's real work tree and git directories (`spinout.repo.repository_dirs`)."""
+        ...
+
+
+class PathIndex:
+    """A list of plan paths, indexed so that the overlap questions cost a lookup per directory level of the path asked
+    about, not a scan of every path: a plan may list thousands, and `plan check` must stay fast on any plan."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self._at: dict[str, list[int]] = {}
+        for i, path in enumerate(paths):
+            self._at.setdefault(path, []).append(i)
+        self._sorted = sorted(self._at)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._at
+
+    def covering(self, path: str) -> list[int]:
+        """Indexes of the directory paths that cover `path` (its directory prefixes, and itself if a directory)."""
+        out: list[int] = []
+        slash = path.find("/")
+        while slash >= 0:
+            out.extend(self._at.get(path[: slash + 1], ()))
+            slash = path.find("/", slash + 1)
+        return sorted(out)
+
+    def overlapping(self, path: str) -> list[int]:
+        """Indexes of the paths that can select a common file with `path` (`paths_overlap`)."""
+        found = set(self.covering(path))
+        if path.endswith("/"):
+            k = bisect.bisect_left(self._sorted, path)
+            while k < len(self._sorted) and self._sorted[k].startswith(path):
+                found.update(self._at[self._sorted[k]])
+                k += 1
+        else:
+            found.update(self._at.get(path, ()))
+        return sorted(found)
+
+
+def _nfkc(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
+
 
 def static_problems(plan: Plan) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
 
-    names: dict[str, str] = {plan.core.name: "core.name"}
-    packages: dict[str, str] = {plan.core.package: "core.package"}
+    # names compared as package indexes (PEP 503) and case-insensitive file systems do: 'Acme_LB' is 'acme-lb';
+    # packages as Python does (NFKC)
+    names: dict[str, tuple[str, str]] = {dist_key(plan.core.name): ("core.name", plan.core.name)}
+    packages: dict[str, tuple[str, str]] = {_nfkc(plan.core.package): ("core.package", plan.core.package)}
     for i, svc in enumerate(plan.service):
         loc = f"service[{i}]"
-        if svc.name in names:
-            add(Problem(f"{loc}.name", f"name {svc.name!r} is already used by {names[svc.name]}"))
-        names.setdefault(svc.name, f"{loc}.name")
-        if svc.package in packages:
-            add(Problem(f"{loc}.package", f"package {svc.package!r} is already used by {packages[svc.package]}"))
-        packages.setdefault(svc.package, f"{loc}.package")
+        for key, used, value, what in (
+            (dist_key(svc.name), names, svc.name, "name"),
+            (_nfkc(svc.package), packages, svc.package, "package"),
+        ):
+            if key in used:
+                where, first = used[key]
+                same = "" if first == value else f" ({first!r}: the same {what} once normalized)"
+                add(Problem(f"{loc}.{what}", f"{what} {value!r} is already used by {where}{same}"))
+            used.setdefault(key, (f"{loc}.{what}", value))
 
         seen: dict[str, int] = {}
         for j, path in enumerate(svc.paths):
             if path in seen:
                 add(Problem(f"{loc}.paths[{j}]", f"{path!r} is listed twice (also paths[{seen[path]}])"))
             seen.setdefault(path, j)
+        index = PathIndex(svc.paths)
         for j, path in enumerate(svc.shared):
-            if path not in svc.paths:
+            if path not in index:
                 add(Problem(f"{loc}.shared[{j}]", f"{path!r} is not one of this service's paths"))
 
         for j, path in enumerate(svc.paths):
-            for k in range(len(svc.paths)):
+            for k in index.covering(path):
                 other = svc.paths[k]
-                if k != j and other != path and other.endswith("/") and path_covers(other, path):
+                if other != path:
                     add(Problem(f"{loc}.paths[{j}]", f"{path!r} is already covered by paths[{k}] {other!r}"))
-                    break
 
         for old in svc.rename:
             # A rename source covers a path below it, or a directory path it lies inside.
-            if not any(path_covers(old, p) or path_covers(p, old) for p in svc.paths):
+            if not index.overlapping(old):
                 add(Problem(f"{loc}.rename", f"rename source {old!r} covers none of this service's paths"))
 
         # Two kept paths must not land in one place.
         landed: dict[str, int] = {}
+        dests = [svc.renamed(path) for path in svc.paths]
         for j, path in enumerate(svc.paths):
-            dest = svc.renamed(path)
+            dest = dests[j]
             if dest in landed and svc.paths[landed[dest]] != path:
                 other = svc.paths[landed[dest]]
                 add(Problem(f"{loc}.rename", f"{other!r} and {path!r} are both renamed to {dest!r}"))
             landed.setdefault(dest, j)
+        landing = PathIndex(dests)
         for j, path in enumerate(svc.paths):
-            dest = svc.renamed(path)
-            for k, other in enumerate(svc.paths):
-                odest = svc.renamed(other)
-                # Each pair once (k > j): the overlap is one problem, not two.
+            dest = dests[j]
+            # Each pair once (k > j): the overlap is one problem, not two.
+            for k in landing.overlapping(dest):
+                other, odest = svc.paths[k], dests[k]
                 if k <= j or dest == odest or paths_overlap(path, other):
                     continue
-                if paths_overlap(dest, odest):
-                    add(
-                        Problem(
-                            f"{loc}.rename",
-                            f"{path!r} and {other!r} would overlap after renaming ({dest!r}, {odest!r})",
-                        )
+                add(
+                    Problem(
+                        f"{loc}.rename",
+                        f"{path!r} and {other!r} would overlap after renaming ({dest!r}, {odest!r})",
                     )
-                    break
+                )
 
         problems.extend(_earlier_names_problems(loc, svc))
 
+        rules_seen: dict[str, int] = {}
         for j, rule in enumerate(svc.config):
-            for k in range(j):
-                if svc.config[k] == rule:
-                    add(Problem(f"{loc}.config[{j}]", f"the same rule as config[{k}]"))
+            key = rule.model_dump_json()
+            if key in rules_seen:
+                add(Problem(f"{loc}.config[{j}]", f"the same rule as config[{rules_seen[key]}]"))
+            rules_seen.setdefault(key, j)
 
         table_seen: dict[str, int] = {}
         for j, table in enumerate(svc.tables):
@@ -106,22 +160,24 @@ def static_problems(plan: Plan) -> list[Problem]:
                 add(Problem(f"{loc}.merge[{j}]", f"{ref!r} is the main branch itself; merge names other branches"))
 
     # Services may claim the same path only where both declare it shared.
-    for i, a in enumerate(plan.service):
-        for j in range(i + 1, len(plan.service)):
-            b = plan.service[j]
-            for pa in a.paths:
-                for pj, pb in enumerate(b.paths):
-                    if not paths_overlap(pa, pb):
-                        continue
-                    if pa in a.shared and pb in b.shared:
-                        continue
-                    add(
-                        Problem(
-                            f"service[{j}].paths[{pj}]",
-                            f"{pb!r} overlaps {pa!r} of service[{i}] ({a.name}); list it in 'shared' of both "
-                            "services if both should get it",
-                        )
-                    )
+    indexes = [PathIndex(svc.paths) for svc in plan.service]
+    shared = [set(svc.shared) for svc in plan.service]
+    clashes: list[tuple[int, int, int, int]] = []  # (service i, service j > i, path of i, path of j)
+    for j, b in enumerate(plan.service):
+        for pj, pb in enumerate(b.paths):
+            for i in range(j):
+                for pi in indexes[i].overlapping(pb):
+                    if not (plan.service[i].paths[pi] in shared[i] and pb in shared[j]):
+                        clashes.append((i, j, pi, pj))
+    for i, j, pi, pj in sorted(clashes):
+        a, pa, pb = plan.service[i], plan.service[i].paths[pi], plan.service[j].paths[pj]
+        add(
+            Problem(
+                f"service[{j}].paths[{pj}]",
+                f"{pb!r} overlaps {pa!r} of service[{i}] ({a.name}); list it in 'shared' of both "
+                "services if both should get it",
+            )
+        )
 
     # Two services must not both move the same whole section of the same file.
     sections: dict[tuple[str, str], str] = {}
@@ -181,15 +237,7 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
             )
         )
 
-    out, src = plan.output_dir, plan.source_repo
-    if out == src or out.is_relative_to(src):
-        add(
-            Problem(
-                "output.dir",
-                f"{plan.output.dir!r} is inside the source repository {str(src)!r}; spinout never writes there, "
-                "choose a directory outside it",
-            )
-        )
+    problems.extend(place_problems(plan, [plan.source_repo, *repo.directories()]))
 
     for i, svc in enumerate(plan.service):
         loc = f"service[{i}]"
@@ -220,6 +268,31 @@ def repo_problems(plan: Plan, repo: RepoView) -> list[Problem]:
     return problems
 
 
+def place_problems(plan: Plan, source_dirs: Sequence[Path]) -> list[Problem]:
+    """The output directory and every target directory against the source repository and the plan's folder
+    (`spinout.plan.places`): no target may be, lie inside or contain the source, nor be or contain the plan's folder."""
+    problems: list[Problem] = []
+    out_why = write_conflict(plan.output_dir, source_dirs)
+    if out_why is not None:
+        tail = "spinout never writes there, choose a directory outside it"
+        problems.append(Problem("output.dir", f"{plan.output.dir!r} {out_why}; {tail}"))
+    targets = [(f"service[{i}].name", svc.name) for i, svc in enumerate(plan.service)]
+    targets.append(("core.name", plan.core.name))
+    for loc, name in targets:
+        target = real(plan.target_dir(name))
+        why = removal_conflict(target, source_dirs, plan.base_dir)
+        if why is None or (out_why is not None and write_conflict(target, source_dirs) is not None):
+            continue  # nothing wrong, or inside the source because output.dir is (reported once, above)
+        if write_conflict(target, source_dirs) is not None:
+            tail = "spinout never writes there"
+        else:
+            tail = "a target is replaced as a whole (split --force), so it may hold nothing else"
+        problems.append(
+            Problem(loc, f"the target directory {str(target)!r} {why}; {tail}: choose another output.dir or name")
+        )
+    return problems
+
+
 def _earlier_names_problems(loc: str, svc: Service) -> list[Problem]:
     """`earlier_names_veto` / `earlier_names_add` on their own: file paths, under the service's paths, not twice."""
     problems: list[Problem] = []
@@ -228,29 +301,40 @@ def _earlier_names_problems(loc: str, svc: Service) -> list[Problem]:
     if (veto or added) and not svc.follow_renames:
         key = "earlier_names_veto" if veto else "earlier_names_add"
         add(Problem(f"{loc}.{key}", "has no effect without follow_renames = true"))
+    # sets and the path index, not list scans: a plan may list thousands of names
+    vetoed: set[str] = set()
     for j, old in enumerate(veto):
         if old.endswith("/"):
             add(Problem(f"{loc}.earlier_names_veto[{j}]", f"{old!r} is a directory; an earlier name is a file path"))
-        elif old in veto[:j]:
+        elif old in vetoed:
             add(Problem(f"{loc}.earlier_names_veto[{j}]", f"{old!r} is listed twice"))
+        vetoed.add(old)
+    index = PathIndex(svc.paths)
     for current, olds in added.items():
         where = f'{loc}.earlier_names_add["{current}"]'
         if current.endswith("/"):
             add(Problem(where, f"{current!r} is a directory; name the file whose earlier names these are"))
-        elif not any(path_covers(p, current) for p in svc.paths):
+        elif not _under(index, current):
             add(Problem(where, f"{current!r} is not under this service's paths"))
         if not olds:
             add(Problem(where, "lists no earlier name; remove the entry"))
+        listed: set[str] = set()
         for k, old in enumerate(olds):
             if old.endswith("/"):
                 add(Problem(f"{where}[{k}]", f"{old!r} is a directory; an earlier name is a file path"))
             elif old == current:
                 add(Problem(f"{where}[{k}]", f"{old!r} is the file itself"))
-            elif old in olds[:k]:
+            elif old in listed:
                 add(Problem(f"{where}[{k}]", f"{old!r} is listed twice"))
-            elif old in veto:
+            elif old in vetoed:
                 add(Problem(f"{where}[{k}]", f"{old!r} is also in earlier_names_veto"))
+            listed.add(old)
     return problems
+
+
+def _under(index: PathIndex, path: str) -> bool:
+    """True if one of the indexed paths covers `path` (`path_covers`): it is listed, or a directory above it is."""
+    return path in index or bool(index.covering(path))
 
 
 def _earlier_names_in_repo(plan: Plan, loc: str, i: int, repo: RepoView, all_refs: list[str]) -> list[Problem]:
@@ -265,19 +349,22 @@ def _earlier_names_in_repo(plan: Plan, loc: str, i: int, repo: RepoView, all_ref
     main = plan.source.main_ref
     refs = sorted({r for pattern in plan.source.refs for r in all_refs if fnmatch.fnmatchcase(r, pattern)})
     # entries with a problem of their own (`_earlier_names_problems`) are not looked up again
+    first = {old: j for j, old in reversed(list(enumerate(veto)))}
     located = [
         (f"{loc}.earlier_names_veto[{j}]", old)
         for j, old in enumerate(veto)
-        if not old.endswith("/") and old not in veto[:j]
+        if not old.endswith("/") and first[old] == j
     ]
+    vetoed, index = set(veto), PathIndex(svc.paths)
     for current, olds in added.items():
         where = f'{loc}.earlier_names_add["{current}"]'
-        if current.endswith("/") or not any(path_covers(p, current) for p in svc.paths):
+        if current.endswith("/") or not _under(index, current):
             continue
         if repo.kind_at(main, current) != "blob":
             problems.append(Problem(where, f"{current!r} is not a file at {main}"))
+        at = {old: k for k, old in reversed(list(enumerate(olds)))}
         for k, old in enumerate(olds):
-            if old.endswith("/") or old == current or old in olds[:k] or old in veto:
+            if old.endswith("/") or old == current or at[old] != k or old in vetoed:
                 continue
             if repo.kind_at(main, old) == "blob":
                 problems.append(

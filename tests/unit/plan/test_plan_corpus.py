@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from tests.fixtures.repobuilder import RepoBuilder
+from tests.fixtures.snapshot import assert_unchanged, snapshot
 
 from spinout.cli import main
 
@@ -84,6 +85,7 @@ def test_bad_plan(name: str, workdir: Path, capsys: pytest.CaptureFixture[str]) 
     plan = workdir / "plan.toml"
     plan.write_bytes((ASSETS / "bad" / f"{name}.toml").read_bytes())
     expected = (ASSETS / "bad" / f"{name}.expected").read_text().splitlines()
+    before = snapshot(workdir)
 
     code = main(["plan", "check", str(plan)])
     captured = capsys.readouterr()
@@ -93,7 +95,7 @@ def test_bad_plan(name: str, workdir: Path, capsys: pytest.CaptureFixture[str]) 
     assert lines == expected
     assert count == len(expected)
     assert captured.out == ""  # nothing but the error, and nothing written
-    assert sorted(p.name for p in workdir.iterdir()) == ["notgit", "plan.toml", "source"]
+    assert_unchanged(workdir, before)
 
 
 def test_json_output_of_a_failing_check(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
