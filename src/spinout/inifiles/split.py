@@ -33,7 +33,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from spinout.errors import PlanError, Problem, UnsafeSourceError
-from spinout.inifiles.document import Block, IniDocument, Section, oslo_entries, parse, split_value_line
+from spinout.inifiles.document import (
+    LINE_ENDINGS,
+    Block,
+    IniDocument,
+    Section,
+    ini_lines,
+    oslo_entries,
+    parse,
+    split_value_line,
+)
 from spinout.plan.model import ConfigRule, CoreSetting
 
 Rename = Callable[[str], str | None]
@@ -143,11 +152,11 @@ def _ends_line(lines: list[str]) -> list[str]:
 
 
 def _newline_of(lines: Sequence[str]) -> str:
+    """The line ending of the first of `lines` that has one (a lone CR too: oslo.config reads it as one)."""
     for line in lines:
-        if line.endswith("\r\n"):
-            return "\r\n"
-        if line.endswith("\n"):
-            return "\n"
+        for ending in LINE_ENDINGS:
+            if line.endswith(ending):
+                return ending
     return "\n"
 
 
@@ -456,8 +465,9 @@ class _Engine:
         doc = self._existing(location, st.file, "core.settings' 'file'")
         section = doc.section(st.section)
         if section is None:
+            newline = _newline_of(ini_lines(doc.render()))  # the file's own line ending
             self._separate(doc)
-            section = Section(st.section, [f"[{st.section}]\n"], 0)
+            section = Section(st.section, [f"[{st.section}]{newline}"], 0)
             doc.sections.append(section)
         found = [b for b in section.options() if b.key == st.key]
         if len(found) > 1:
