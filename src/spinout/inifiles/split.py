@@ -239,6 +239,14 @@ class _Engine:
             self.docs[name] = parse(text, name) if text is not None else IniDocument(name)
         self.rename = rename
         self.outcome = SplitOutcome(originals=dict(files))
+        # Keys that count as repeated in a section (see _check_clash), decided on the files as they were before any
+        # move: a move can leave one value of a repeated key behind, which is no reason to refuse the next one.
+        self.repeated: dict[tuple[str, str], set[str]] = {
+            (name, s.name): _repeated(s) for name, doc in self.docs.items() for s in doc.sections
+        }
+        for sr in rules:
+            if sr.rule.kind == "values" and sr.rule.key:
+                self.repeated.setdefault((sr.rule.from_, sr.rule.section), set()).add(sr.rule.key)
 
     def _existing(self, location: str, name: str, field: str) -> IniDocument:
         """The parsed file `name`, or a located error when the config directory lacks it."""
@@ -276,7 +284,7 @@ class _Engine:
             missing = [o for o in rule.options or [] if not any(section.blocks[i].key == o for i in picks)]
             for o in missing:
                 self.outcome.notes.append(f"{sr.location}: option {o!r} is not in [{rule.section}] of {rule.from_}")
-        repeated = _repeated(section)  # before anything leaves it
+        repeated = _repeated(section) | self.repeated.get((rule.from_, section.name), set())
         units = self._units(section, picks, rule, self.rules)
         moved: list[Block] = []
         for k, (start, end) in enumerate(units):
@@ -362,7 +370,8 @@ class _Engine:
 
     def _move_section(self, sr: ServiceRule, src: IniDocument, section: Section) -> None:
         self._remove_section(src, section)
-        self._insert(sr, section.name, section.header, section.blocks, _repeated(section))
+        repeated = _repeated(section) | self.repeated.get((sr.rule.from_, section.name), set())
+        self._insert(sr, section.name, section.header, section.blocks, repeated)
         self.outcome.moved.append(
             Moved(
                 sr.location,
@@ -380,7 +389,8 @@ class _Engine:
         """Refuse to give the target a value twice, or a second value of an option that is not a repeated one.
 
         oslo.config's schema is not at hand, so a key counts as repeated (a MultiStrOpt such as service_provider)
-        when a `values` rule selects it, or it already appears more than once in the source or target section.
+        when a `values` rule of the plan selects it, or it appeared more than once in the source section before the
+        split, or it appears more than once in the target section.
         """
         for b in blocks:
             if b.kind != "option":
