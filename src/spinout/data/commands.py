@@ -447,14 +447,40 @@ def _upgrade(env_dir: Path, core: sa.Engine) -> str:
 
     cfg = Config(str(env_dir / "alembic.ini"))
     cfg.set_main_option("script_location", str(env_dir))
+    target = _transactional_ddl(core)
     try:
         heads = ScriptDirectory.from_config(cfg).get_heads()
-        with core.begin() as conn:
+        with target.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
     except (CommandError, sa.exc.SQLAlchemyError) as exc:
-        raise ToolError(f"applying the strip revision failed: {scrub(str(exc), [core.url])}") from None
+        raise ToolError(f"applying the migrations of {env_dir.name} failed: {scrub(str(exc), [core.url])}") from None
+    finally:
+        if target is not core:
+            target.dispose()
     return ",".join(heads)
+
+
+def _transactional_ddl(eng: sa.Engine) -> sa.Engine:
+    """An engine whose transactions hold DDL too. pysqlite commits before every CREATE/DROP (its legacy transaction
+    handling), so a migration killed half-way left some tables created and its revision unrecorded, and every
+    rerun failed on "table ... already exists". SQLite itself has transactional DDL: BEGIN explicitly (SQLAlchemy's
+    documented pysqlite recipe). Other backends are used as they are."""
+    if eng.dialect.name != "sqlite":
+        return eng
+    from sqlalchemy import event, pool
+
+    out = sa.create_engine(eng.url, poolclass=pool.NullPool)
+
+    @event.listens_for(out, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(out, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return out
 
 
 # -- the deployer's upgrade (`spinout upgrade`): the data steps -----------------------------------------------------
