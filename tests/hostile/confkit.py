@@ -81,10 +81,13 @@ def snapshot(directory: Path) -> dict[str, list[Any]]:
         if path.name == LOCK_NAME:
             continue
         rel = normalized_name(path.relative_to(directory).as_posix())
-        if path.is_symlink():
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
             out[rel].append(("link", os.readlink(path)))
-        elif path.is_dir():
+        elif stat.S_ISDIR(mode):
             out[rel].append("dir")
+        elif not stat.S_ISREG(mode):
+            out[rel].append(("special", stat.S_IFMT(mode)))  # a FIFO is never opened: reading it would block
         else:
             data = path.read_bytes()
             if path.name == JOURNAL:
