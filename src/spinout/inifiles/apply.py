@@ -39,6 +39,7 @@ from spinout.inifiles.files import (
     remove_stale_temporaries,
     resolve_layout,
     restore,
+    space_needed,
 )
 from spinout.inifiles.split import Moved, Rename, ServiceRule, SplitOutcome, ValueChange, named_files, split_config
 from spinout.inifiles.verify import check_equivalence
@@ -269,13 +270,18 @@ def _write(
     }
     originals = {name: (outcome.originals[name] or "").encode("utf-8") for name in outcome.texts}
     texts = {name: text.encode("utf-8") for name, text in outcome.texts.items()}
-    needed = sum(len(originals[n]) for n, b in backups.items() if b) + sum(len(t) for t in texts.values())
+    # What the run holds on disk at its peak: the marker, every backup, and each new file while the file it replaces
+    # still exists — in whole blocks, as file systems allocate them.
+    needed = space_needed(
+        config_dir, [4096, *(len(originals[n]) for n, b in backups.items() if b), *map(len, texts.values())]
+    )
     marker = config_dir / PENDING
     listing = {_relative(config_dir, paths[n]): (_relative(config_dir, b) if b else None) for n, b in backups.items()}
     try:  # before the first backup: a run killed at any later moment is rolled back by the next one
         atomic_write(marker, json.dumps({"version": MARKER_VERSION, "stamp": stamp, "files": listing}, indent=2) + "\n")
     except DiskFull as exc:
-        raise DiskFull(config_dir, "starting the split", needed + 4096, done="; nothing was changed") from exc
+        marker.unlink(missing_ok=True)  # in case only the directory's fsync failed, after the rename
+        raise DiskFull(config_dir, "starting the split", needed, done="; nothing was changed") from exc
     try:
         for name, backup in backups.items():
             if backup is not None:

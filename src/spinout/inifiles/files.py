@@ -40,8 +40,8 @@ _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 class DiskFull(ToolError):
-    """No space (or quota) left where a file had to be written: names the directory, mount point, device, free
-    space, and what the caller was doing."""
+    """No space (or quota) left where a file had to be written: names the directory, the mount point and device of
+    its file system, the space free now (after any rollback), what the caller was doing and what it needs."""
 
     def __init__(self, directory: Path, doing: str, needed: int | None = None, *, done: str = "") -> None:
         self.directory = directory
@@ -49,7 +49,7 @@ class DiskFull(ToolError):
         self.mount, self.device = mount_of(directory)
         self.free = free_bytes(directory)
         self.needed = needed
-        need = f"; about {_size(needed)} is needed" if needed else ""
+        need = f"; the run needs about {_size(needed)} there" if needed else ""
         super().__init__(
             f"no space left on device {self.device} (mounted at {self.mount}, {_size(self.free)} free) while "
             f"{doing} in {directory}{need}{done}",
@@ -86,6 +86,15 @@ def mount_of(directory: Path) -> tuple[str, str]:
             if len(fields) > 2 and fields[1].replace("\\040", " ") == str(here):
                 device = fields[0]  # the last mount on a point is the visible one
     return str(here), device
+
+
+def space_needed(directory: Path, sizes: Iterable[int]) -> int:
+    """Bytes that files of these sizes take in `directory`'s file system: each rounded up to whole blocks."""
+    try:
+        block = os.statvfs(directory).f_frsize or 4096
+    except OSError:
+        block = 4096
+    return sum(max(1, -(-size // block)) * block for size in sizes)
 
 
 def free_bytes(directory: Path) -> int | None:
