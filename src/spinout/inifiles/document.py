@@ -100,6 +100,7 @@ class IniDocument:
     name: str
     prelude: list[Block] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    newline: str = "\n"  # the file's line ending (its first line's), for lines spinout adds
 
     def render(self) -> str:
         return "".join(b.text for b in self.prelude) + "".join(s.text for s in self.sections)
@@ -208,6 +209,7 @@ def parse(text: str, file: str) -> IniDocument:
             )
     by_line = {e.line: e for e in entries}
     doc = IniDocument(file)
+    doc.newline = next((line[len(line_body(line)) :] for line in lines if line_body(line) != line), "\n")
     holder = doc.prelude
     seen: dict[str, int] = {}
     for n, raw in enumerate(lines, start=1):

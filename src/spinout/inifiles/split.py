@@ -38,7 +38,7 @@ from spinout.inifiles.document import (
     Block,
     IniDocument,
     Section,
-    ini_lines,
+    line_body,
     oslo_entries,
     parse,
     split_value_line,
@@ -144,20 +144,12 @@ def rewrite_dotted(text: str, rename: Rename) -> str:
     return _DOTTED.sub(sub, text)
 
 
-def _ends_line(lines: list[str]) -> list[str]:
-    """The lines with a newline after the last one (a moved last line of a file may lack it)."""
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        return [*lines[:-1], lines[-1] + _newline_of(lines)]
+def _ends_line(lines: list[str], newline: str) -> list[str]:
+    """The lines with a line ending after the last one (a moved last line of a file may lack it): `newline`, the
+    ending of the file the lines are in (a lone CR too: oslo.config reads it as one)."""
+    if lines and not lines[-1].endswith(LINE_ENDINGS):
+        return [*lines[:-1], lines[-1] + newline]
     return lines
-
-
-def _newline_of(lines: Sequence[str]) -> str:
-    """The line ending of the first of `lines` that has one (a lone CR too: oslo.config reads it as one)."""
-    for line in lines:
-        for ending in LINE_ENDINGS:
-            if line.endswith(ending):
-                return ending
-    return "\n"
 
 
 def _samples(block: Block, key: str | None) -> list[str]:
@@ -225,8 +217,8 @@ def _repeated(section: Section) -> set[str]:
     return out
 
 
-def _copy(block: Block) -> Block:
-    return Block(block.kind, _ends_line(list(block.lines)), block.line, block.key, block.value)
+def _copy(block: Block, newline: str) -> Block:
+    return Block(block.kind, _ends_line(list(block.lines), newline), block.line, block.key, block.value)
 
 
 class _Engine:
@@ -293,7 +285,7 @@ class _Engine:
             if gap and all(b.kind == "space" for b in gap):
                 # Only blank lines between two moved units: the target gets the same grouping (the source
                 # keeps its blank lines too).
-                moved.extend(_copy(b) for b in gap)
+                moved.extend(_copy(b, self.docs[rule.to].newline) for b in gap)
         for start, end in reversed(units):  # from the bottom so indices stay valid
             del section.blocks[start:end]
         if not any(b.kind != "space" for b in section.blocks):
@@ -412,13 +404,15 @@ class _Engine:
         target = self.docs[rule.to]
         if self.originals.get(rule.to) is None and not self.outcome.created_from.get(rule.to):
             self.outcome.created_from[rule.to] = rule.from_
-        blocks = [_copy(b) for b in blocks]
+            target.newline = self.docs[rule.from_].newline  # a new file: the line ending of the one it comes from
+        newline = target.newline
+        blocks = [_copy(b, newline) for b in blocks]
         existing = target.section(name)
         if existing is None:
             while blocks and blocks[-1].kind == "space":
                 blocks.pop()  # a new last section: `_separate` puts one blank line before the next one
             self._separate(target)
-            target.sections.append(Section(name, _ends_line(list(header)), 0, blocks))
+            target.sections.append(Section(name, _ends_line(list(header), newline), 0, blocks))
             return
         self._check_clash(sr, name, existing, blocks, repeated)
         at = len(existing.blocks)
@@ -427,9 +421,9 @@ class _Engine:
         if at < len(existing.blocks) and blocks and blocks[-1].kind == "space":
             blocks = blocks[:-1]  # the target section already ends with blank lines
         if at > 0:
-            existing.blocks[at - 1] = _copy(existing.blocks[at - 1])
+            existing.blocks[at - 1] = _copy(existing.blocks[at - 1], newline)
         elif existing.header:
-            existing.header = _ends_line(existing.header)
+            existing.header = _ends_line(existing.header, newline)
         existing.blocks[at:at] = blocks
 
     @staticmethod
@@ -437,14 +431,14 @@ class _Engine:
         """Before a new section at the end of `doc`: end the last line, and leave one blank line."""
         holder = doc.sections[-1].blocks if doc.sections else doc.prelude
         if doc.sections and not holder:
-            doc.sections[-1].header = _ends_line(doc.sections[-1].header)
-            holder.append(Block("space", [_newline_of(doc.sections[-1].header)]))
+            doc.sections[-1].header = _ends_line(doc.sections[-1].header, doc.newline)
+            holder.append(Block("space", [doc.newline]))
             return
         if not holder:
             return
-        holder[-1] = _copy(holder[-1])
+        holder[-1] = _copy(holder[-1], doc.newline)
         if holder[-1].kind != "space":
-            holder.append(Block("space", [_newline_of(holder[-1].lines)]))
+            holder.append(Block("space", [doc.newline]))
 
     # -- rewriting --------------------------------------------------------------------------------------------
 
@@ -475,9 +469,8 @@ class _Engine:
         doc = self._existing(location, st.file, "core.settings' 'file'")
         section = doc.section(st.section)
         if section is None:
-            newline = _newline_of(ini_lines(doc.render()))  # the file's own line ending
             self._separate(doc)
-            section = Section(st.section, [f"[{st.section}]{newline}"], 0)
+            section = Section(st.section, [f"[{st.section}]{doc.newline}"], 0)
             doc.sections.append(section)
         found = [b for b in section.options() if b.key == st.key]
         if len(found) > 1:
@@ -490,11 +483,11 @@ class _Engine:
             at = len(section.blocks)
             while at > 0 and section.blocks[at - 1].kind == "space":
                 at -= 1
-            newline = _newline_of(section.header)
+            newline = doc.newline
             if at > 0:
-                section.blocks[at - 1] = _copy(section.blocks[at - 1])
+                section.blocks[at - 1] = _copy(section.blocks[at - 1], newline)
             else:
-                section.header = _ends_line(section.header)
+                section.header = _ends_line(section.header, newline)
             value = _reading(st.value)
             section.blocks.insert(at, Block("option", [f"{st.key} = {st.value}{newline}"], 0, st.key, value))
             self.outcome.changes.append(ValueChange(st.file, st.section, st.key, None, value, st.action))
@@ -505,7 +498,7 @@ class _Engine:
             if old == _reading(st.value):
                 return
             prefix, _, ending = split_value_line(b.lines[0])
-            b.lines = [prefix + st.value + (ending or _newline_of(b.lines))]
+            b.lines = [prefix + st.value + (ending or doc.newline)]
         else:
             if st.value in [item.strip() for item in old.split(",")]:
                 return
@@ -514,14 +507,14 @@ class _Engine:
             quoted = len(b.lines) == 1 and len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'"
             if quoted:  # oslo.config strips the quotes: the new item goes inside them
                 sep = "," if raw[1:-1].strip() else ""
-                b.lines = [prefix + raw[:-1] + sep + st.value + raw[-1] + (ending or _newline_of(b.lines))]
+                b.lines = [prefix + raw[:-1] + sep + st.value + raw[-1] + (ending or doc.newline)]
             elif not old.strip():
-                b.lines = [prefix + st.value + (ending or _newline_of(b.lines)), *b.lines[1:]]
+                b.lines = [prefix + st.value + (ending or doc.newline), *b.lines[1:]]
             else:
                 last = b.lines[-1]
-                body = last.rstrip("\r\n")
+                body = line_body(last)
                 b.lines = [*b.lines[:-1], body + "," + st.value + last[len(body) :]]
-        new = oslo_entries("[x]\n" + "".join(_ends_line(b.lines)), st.file)[0].value
+        new = oslo_entries("[x]\n" + "".join(_ends_line(b.lines, "\n")), st.file)[0].value
         b.value = new
         self.outcome.changes.append(ValueChange(st.file, st.section, st.key, old, new, st.action))
 

@@ -409,3 +409,18 @@ def test_commented_samples_are_recognised_with_either_delimiter(separator: str) 
     out = _run({"a.conf": src, "lb.conf": None}, [LB_SP])
     assert out.texts["lb.conf"] == f"[sp]\n# To use NetScaler:\n{sample}"
     assert out.texts["a.conf"] == "[sp]\nservice_provider = VPN:o:o.D\n\n# (needs a licence)\n"
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"], ids=["CR", "CRLF", "LF"])
+def test_lines_spinout_adds_take_the_files_own_line_ending(newline: str) -> None:
+    """A lone CR is a line ending for oslo.config: a blank line, a new section header or a setting spinout adds to
+    such a file ends with CR too, and a moved last line without any ending gets the file's."""
+    src = "[DEFAULT]\nx = 1\n\n[radware]\nvdirect_address = 10.0.0.1".replace("\n", newline)
+    target = "[DEFAULT]\ny = 2".replace("\n", newline)
+    out = _run(
+        {"a.conf": src, "b.conf": target},
+        [rule(**{"from": "a.conf", "to": "b.conf", "section": "radware"})],
+        [setting(file="b.conf", section="extra", key="k", value="v")],
+    )
+    expected = "[DEFAULT]\ny = 2\n\n[radware]\nvdirect_address = 10.0.0.1\n\n[extra]\nk = v\n".replace("\n", newline)
+    assert out.texts["b.conf"] == expected
