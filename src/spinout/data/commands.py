@@ -531,6 +531,20 @@ def upgrade_steps(
     def strip(progress: Progress) -> list[str] | StripResult:
         if shared:
             return ["shared mode: the service tables stay in the core database; nothing to strip"]
+        # An upgrade killed after the strip committed but before the journal said so runs this step again: the
+        # tables are gone (the strip is one transaction on PostgreSQL and SQLite), which is the step's result.
+        moved = {t for s in plan.service for t in s.tables}
+        with engine(core_url) as core:
+            inspector = sa.inspect(core)
+            present = [
+                t
+                for t in moved
+                if t.rpartition(".")[2] in inspector.get_table_names(schema=t.rpartition(".")[0] or None)
+            ]
+        if not present:
+            return [
+                f"the services' {len(moved)} tables are no longer in the core database: an earlier run stripped them"
+            ]
         return db_strip(plan, core_url, given, workdir, False, progress)
 
     return {
