@@ -12,6 +12,7 @@ interpreter start.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import random
@@ -145,6 +146,7 @@ def run_in_child(fn: Callable[[], object], *, kill_at: int | None = None, kill_a
     if pid == 0:  # the child: never returns into the test
         code = 3
         try:
+            gc.disable()  # never finalize the parent's garbage (a database connection would close the parent's socket)
             os.close(read_end)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
