@@ -4,9 +4,9 @@ Generates a config of `--sections` sections with `--options` options each (every
 every tenth section a repeated `service_provider` list with `--providers` lines), and plan rules that move a third of
 the sections, named options of another third and the LOADBALANCER providers. Times, `--runs` times each, medians:
 
-* spinout: `spinout.inifiles.apply.conf_split` on a fresh copy of the directory — parse twice (oslo.config's parser
-  and configupdater), split, back up, write atomically, and the oslo.config equivalence check (which reads the
-  backups and the new files again);
+* spinout: `spinout.inifiles.apply.conf_split` on a fresh copy of the directory — parse (oslo.config's parser and
+  spinout's block model over the same lines), split, back up, write atomically, and the oslo.config equivalence check
+  (which reads the backups and the new files again);
 * the anchor: `oslo_config.cfg.ConfigParser` parsing the same file once (what every service does at start-up).
 
 Run: `.venv/bin/python -m benchmarks.conf_split [--sections 300] [--options 30] [--providers 40] [--runs 5]`.

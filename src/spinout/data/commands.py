@@ -670,9 +670,9 @@ def _upgrade(env_dir: Path, core: sa.Engine) -> str:
             command.upgrade(cfg, "heads")
     except (CommandError, sa.exc.SQLAlchemyError) as exc:
         if space.is_full(exc):
-            doing = f"applying the revision in {env_dir}"
+            doing = f"applying the revisions in {env_dir}"
             raise space.full_error(core, exc, doing, None, None, "spinout db strip") from None
-        raise ToolError(f"applying the strip revision failed: {scrub(str(exc), [core.url])}") from None
+        raise ToolError(f"applying the migrations of {env_dir.name} failed: {scrub(str(exc), [core.url])}") from None
     return ",".join(heads)
 
 
@@ -725,6 +725,20 @@ def upgrade_steps(
     def strip(progress: Progress) -> list[str] | StripResult:
         if shared:
             return ["shared mode: the service tables stay in the core database; nothing to strip"]
+        # An upgrade killed after the strip committed but before the journal said so runs this step again: the
+        # tables are gone (the strip is one transaction on PostgreSQL and SQLite), which is the step's result.
+        moved = {t for s in plan.service for t in s.tables}
+        with engine(core_url) as core:
+            inspector = sa.inspect(core)
+            present = [
+                t
+                for t in moved
+                if t.rpartition(".")[2] in inspector.get_table_names(schema=t.rpartition(".")[0] or None)
+            ]
+        if not present:
+            return [
+                f"the services' {len(moved)} tables are no longer in the core database: an earlier run stripped them"
+            ]
         return db_strip(plan, core_url, given, workdir, False, progress)
 
     return {

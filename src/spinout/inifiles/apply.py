@@ -1,11 +1,19 @@
 """`spinout conf split` as a transaction over a config directory: read, split, back up, write, verify, or roll back.
 
-Order of a real run: roll back a run that was interrupted mid-write (its pending marker lists the backups); map
-the plan's files to the directory; read and parse every file (a malformed one stops everything here, before any
-write); compute the new texts; back up every file that changes; write a pending marker; write the files
-atomically; check equivalence with oslo.config; on any failure restore the backups; remove the marker. A second run
-finds nothing to move and writes nothing. `--dry-run` stops after computing the texts: it prints a unified diff per
-file and runs the same equivalence check on copies in a temporary directory.
+Order of a real run (the caller holds the config directory's lock): roll back a run that was interrupted (its
+pending marker lists the files and their backups); map the plan's files to the directory and remove temporary files
+a killed run left; read and parse every file (a malformed one stops everything here, before any write); compute the
+new texts; write the pending marker; back up every file that changes; write the files atomically; check
+equivalence with oslo.config; on any failure put every file back; remove the marker. A second run finds nothing to
+move and writes nothing. `--dry-run` stops after computing the texts: it prints a unified diff per file and runs the
+same equivalence check on copies in a temporary directory.
+
+The marker is written before the first backup, so whatever moment a run is killed at, the next run knows every
+file it may have touched. Its paths are relative to the config directory and are resolved against the directory the
+next run is given, so a copied directory recovers its own files; a marker naming anything outside the directory is
+refused. Rolling back renames each backup over its file (no free space needed) or, when the file was never written,
+just removes the backup: the directory is then exactly as it was, and the rerun makes the same files and backups
+an uninterrupted run makes.
 """
 
 from __future__ import annotations
@@ -16,12 +24,23 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from spinout.errors import SpinoutError, UnsafeSourceError
-from spinout.inifiles.document import IniSyntaxError
-from spinout.inifiles.files import atomic_write, make_backup, read_files, resolve_layout, restore
+from spinout.inifiles.document import IniSyntaxError, ini_lines, line_body
+from spinout.inifiles.files import (
+    DiskFull,
+    atomic_write,
+    backup_path,
+    make_backup,
+    read_files,
+    read_regular,
+    remove_stale_temporaries,
+    resolve_layout,
+    restore,
+    space_needed,
+)
 from spinout.inifiles.split import Moved, Rename, ServiceRule, SplitOutcome, ValueChange, named_files, split_config
 from spinout.inifiles.verify import check_equivalence
 from spinout.plan.model import CoreSetting
@@ -29,6 +48,7 @@ from spinout.progress import NullProgress, Progress
 
 Writer = Callable[[Path, str, Path | None], None]
 PENDING = ".spinout-conf-split.pending.json"
+MARKER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,7 @@ class ConfSplitResult:
         out = [f"rolled back an interrupted run: {r}" for r in self.recovered]
         if self.dry_run:
             for diff in self.diffs.values():
-                out.extend(diff.splitlines())
+                out.extend(line_body(line) for line in ini_lines(diff))
         return out + self.summary()
 
     def summary(self) -> list[str]:
@@ -95,10 +115,19 @@ class ConfSplitResult:
 
 
 def _diff(name: str, old: str | None, new: str) -> str:
+    """A unified diff of the file's lines as oslo.config cuts them; a last line without a line break is marked
+    as `diff` marks it."""
+
+    def lines(text: str) -> list[str]:
+        out = ini_lines(text)
+        if out and line_body(out[-1]) == out[-1]:
+            out[-1] += "\n\\ No newline at end of file\n"
+        return out
+
     return "".join(
         difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
+            lines(old or ""),
+            lines(new),
             fromfile=f"a/{name}" if old is not None else "/dev/null",
             tofile=f"b/{name}",
         )
@@ -109,24 +138,57 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def _inside(config_dir: Path, marker: Path, stored: str, version: int) -> Path:
+    """A path the marker stores, resolved against the config directory of this run; refused if it leaves it."""
+    pure = PurePosixPath(stored)
+    if version < MARKER_VERSION:
+        # Version 1 stored paths as the user typed --config-dir: absolute, or relative to that run's working
+        # directory. Accept them only where they name a file of this directory.
+        given = Path(stored).absolute()
+        for base in (config_dir.absolute(), config_dir.resolve()):
+            if given.is_relative_to(base):
+                pure = PurePosixPath(given.relative_to(base).as_posix())
+                break
+        else:
+            pure = PurePosixPath("/")  # refused below
+    if pure.is_absolute() or not pure.parts or ".." in pure.parts or str(pure) == ".":
+        raise UnsafeSourceError(
+            f"{marker} lists {stored!r}, which is not a file of the config directory {config_dir}: the marker was "
+            "not written by a run on this directory (a copy of another config directory?), so spinout will not roll "
+            "anything back from it",
+            hint="restore this directory's files from their *.spinout-*.bak backups by hand (or copy them again "
+            "from the original directory), delete the marker, and run again",
+        )
+    return config_dir / pure
+
+
 def recover(config_dir: Path, progress: Progress) -> list[str]:
-    """Roll back a run that stopped between its first write and its verification; return what was restored."""
+    """Roll back a run that stopped between writing its marker and removing it; return what was done."""
     marker = config_dir / PENDING
-    if not marker.exists():
+    if not marker.exists() and not marker.is_symlink():
         return []
     try:
-        pending = json.loads(marker.read_text(encoding="utf-8"))
-        files = {Path(p): (Path(b) if b else None) for p, b in pending["files"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        pending = json.loads(read_regular(marker, 1 << 20).decode("utf-8"))
+        version = int(pending.get("version", 1))
+        stored = {str(p): (str(b) if b else None) for p, b in pending["files"].items()}
+    except (IniSyntaxError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason = exc.reason if isinstance(exc, IniSyntaxError) else str(exc)
         raise UnsafeSourceError(
-            f"{marker} is unreadable ({exc}); an earlier run was interrupted and cannot be rolled back automatically",
+            f"{marker} is unreadable ({reason}); an earlier run was interrupted and cannot be rolled back "
+            "automatically",
             hint="restore the files from their *.spinout-*.bak backups by hand, then delete the marker",
         ) from None
+    # Every path is checked before anything is touched: a foreign marker changes nothing.
+    files = {
+        _inside(config_dir, marker, p, version): (_inside(config_dir, marker, b, version) if b else None)
+        for p, b in stored.items()
+    }
     done = []
     for path, backup in files.items():
-        restore(path, backup)
-        done.append(f"{path} ← {backup}" if backup else f"{path} removed (it was new)")
-        progress.warn(f"restored {path} from an interrupted run")
+        done.append(restore(path, backup))
+        progress.warn(f"rolled back {path} after an interrupted run")
+    touched = [*files, *(b for b in files.values() if b is not None), marker]
+    done.extend(f"removed {t}, a temporary file of the interrupted run" for t in remove_stale_temporaries(touched))
     marker.unlink()
     return done
 
@@ -152,6 +214,9 @@ def conf_split(
     names = named_files(rules, settings)
     must = [sr.rule.from_ for sr in rules] + [st.file for _, st in settings]
     paths = resolve_layout(config_dir, names, must)
+    if not dry_run:  # under the caller's lock: no other run is writing them
+        stale = remove_stale_temporaries([*paths.values(), config_dir / PENDING])
+        recovered.extend(f"removed {t}, a temporary file of an interrupted run" for t in stale)
     progress.start("config", f"reading {len(paths)} config file(s) in {config_dir}", total=len(paths))
     texts = read_files(paths)
     try:
@@ -192,34 +257,57 @@ def conf_split(
     )
 
 
+def _relative(config_dir: Path, path: Path) -> str:
+    return path.relative_to(config_dir).as_posix()
+
+
 def _write(
     config_dir: Path, paths: dict[str, Path], outcome: SplitOutcome, writer: Writer, progress: Progress
 ) -> dict[str, Path | None]:
     stamp = _stamp()
-    backups: dict[str, Path | None] = {}
-    for name in outcome.texts:
-        backups[name] = make_backup(paths[name], stamp) if outcome.originals[name] is not None else None
-    marker = config_dir / PENDING
-    atomic_write(
-        marker,
-        json.dumps(
-            {"stamp": stamp, "files": {str(paths[n]): (str(b) if b else None) for n, b in backups.items()}},
-            indent=2,
-        )
-        + "\n",
+    backups: dict[str, Path | None] = {
+        name: backup_path(paths[name], stamp) if outcome.originals[name] is not None else None for name in outcome.texts
+    }
+    originals = {name: (outcome.originals[name] or "").encode("utf-8") for name in outcome.texts}
+    texts = {name: text.encode("utf-8") for name, text in outcome.texts.items()}
+    # What the run holds on disk at its peak: the marker, every backup, and each new file while the file it replaces
+    # still exists — in whole blocks, as file systems allocate them.
+    needed = space_needed(
+        config_dir, [4096, *(len(originals[n]) for n, b in backups.items() if b), *map(len, texts.values())]
     )
+    marker = config_dir / PENDING
+    listing = {_relative(config_dir, paths[n]): (_relative(config_dir, b) if b else None) for n, b in backups.items()}
+    try:  # before the first backup: a run killed at any later moment is rolled back by the next one
+        atomic_write(marker, json.dumps({"version": MARKER_VERSION, "stamp": stamp, "files": listing}, indent=2) + "\n")
+    except DiskFull as exc:
+        marker.unlink(missing_ok=True)  # in case only the directory's fsync failed, after the rename
+        raise DiskFull(config_dir, "starting the split", needed, done="; nothing was changed") from exc
     try:
+        for name, backup in backups.items():
+            if backup is not None:
+                make_backup(paths[name], backup, originals[name])
         for i, (name, text) in enumerate(outcome.texts.items(), start=1):
             source = outcome.created_from.get(name)
             writer(paths[name], text, paths[source] if source else None)
             progress.advance("config", i, len(outcome.texts))
         check_equivalence(backups.values(), [paths[n] for n in outcome.texts], outcome.changes)
     except BaseException as exc:
-        for name, backup in backups.items():
-            restore(paths[name], backup)
-        marker.unlink()
+        try:
+            for name, backup in backups.items():
+                restore(paths[name], backup)
+            marker.unlink()
+        except (SpinoutError, OSError) as again:
+            raise UnsafeSourceError(
+                f"the split failed ({exc}) and putting the files back failed too ({again}); the marker {marker} "
+                "stays, so the next run rolls back first",
+                hint="fix the cause, then run the command again",
+            ) from exc
+        if isinstance(exc, DiskFull):
+            raise DiskFull(
+                config_dir, "splitting the config", needed, done="; every file was put back as it was"
+            ) from exc
         if isinstance(exc, SpinoutError):
-            progress.warn(f"restored {len(backups)} file(s) from their backups")
+            progress.warn(f"put {len(backups)} file(s) back as they were")
         raise
     marker.unlink()
     return backups

@@ -1,19 +1,22 @@
-"""A lossless block model of one oslo-style INI file: parsed by configupdater, checked by oslo.config's parser.
+"""A lossless block model of one oslo-style INI file, built the way oslo.config's own parser reads it.
 
 A file is a prelude (comments and blank lines before the first section) and a list of sections; a section is its
 header line and a list of blocks — a comment block (consecutive comment lines), a space block (consecutive blank
 lines) or an option (its first line and its continuation lines). Every block keeps its exact lines, line endings
 included, so concatenating the blocks gives the file back byte for byte (checked after every parse).
 
-configupdater supplies the block structure; it keeps repeated keys (`service_provider` several times in one section,
-oslo.config's MultiStrOpt) as separate options when `strict=False`. We copy its blocks into our own small lists
-because the split moves blocks between files, which configupdater's builders would re-format.
+Lines are split the way oslo.config splits them: it opens a config file in Python's universal-newlines mode, so a
+line ends at `\n`, `\r\n` or a lone `\r` — and nowhere else. Form feeds, vertical tabs, NEL (U+0085), U+2028 and
+the other characters `str.splitlines()` also breaks at are ordinary characters inside a line; oslo.config's
+`rstrip()`/`strip()` drops them at the end of a line or value, and spinout keeps them byte for byte wherever they
+are. Each line is then classified with oslo.config's rules (`oslo_config.iniparser.BaseParser.parse`): blank once
+right-stripped, continuation if it starts with a space or tab, section header if it starts with `[`, comment if it
+starts with `#` or `;`, else an assignment. oslo.config's parser itself reads the same lines, so that a file it
+rejects is rejected here too, and each option's key and value are the ones oslo.config sees (quotes stripped,
+continuation lines joined with newlines); the two readings are compared on every parse.
 
-Before configupdater sees a file, oslo.config's own line parser reads it, so that a file oslo.config rejects is
-rejected here too, and each option's value is the one oslo.config would see (quotes stripped, continuation lines
-joined with newlines). On top of that we reject what the two parsers would read differently or what makes a split
-ambiguous: indented comment lines (oslo.config folds them into the value above; configupdater sees a comment) and a
-section that appears twice.
+On top of that we reject what makes a split ambiguous: indented comment lines (oslo.config folds them into the
+value above as text; a human reader, and every other INI reader, sees a comment) and a section that appears twice.
 """
 
 from __future__ import annotations
@@ -22,15 +25,29 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from configupdater import ConfigUpdater
-from configupdater.block import Comment, Space
-from configupdater.option import Option
-from configupdater.section import Section as UpdaterSection
 from oslo_config import iniparser
 
 from spinout.errors import UnsafeSourceError
 
 _INDENTED_COMMENT = re.compile(r"^[ \t]+[#;]")
+# One line as Python's universal-newlines mode (oslo.config's `open()`) reads it: up to and including `\r\n`, `\r`
+# or `\n`, or the last characters of a file that does not end with a line break.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+LINE_ENDINGS = ("\r\n", "\r", "\n")
+
+
+def ini_lines(text: str) -> list[str]:
+    """`text` cut into lines exactly where oslo.config cuts it (endings kept): `"".join(ini_lines(t)) == t`."""
+    return _LINE.findall(text)
+
+
+def line_body(line: str) -> str:
+    """A line without its line ending."""
+    if line.endswith("\r\n"):
+        return line[:-2]
+    if line.endswith(("\r", "\n")):
+        return line[:-1]
+    return line
 
 
 class IniSyntaxError(UnsafeSourceError):
@@ -83,6 +100,7 @@ class IniDocument:
     name: str
     prelude: list[Block] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    newline: str = "\n"  # the file's line ending (its first line's), for lines spinout adds
 
     def render(self) -> str:
         return "".join(b.text for b in self.prelude) + "".join(s.text for s in self.sections)
@@ -129,9 +147,13 @@ class _OsloReader(iniparser.BaseParser):
 
 def oslo_entries(text: str, file: str) -> list[Entry]:
     """Every assignment of `text` as oslo.config's parser reads it; a file it rejects raises IniSyntaxError."""
+    return _oslo_entries(ini_lines(text), file)
+
+
+def _oslo_entries(lines: list[str], file: str) -> list[Entry]:
     reader = _OsloReader(file)
     try:
-        reader.parse(text.splitlines(keepends=True))
+        reader.parse(lines)
     except iniparser.ParseError as exc:
         raise IniSyntaxError(file, exc.lineno, f"{exc.msg}: {exc.line!r}") from None
     return reader.entries
@@ -158,10 +180,24 @@ def decode(data: bytes, file: str) -> str:
         ) from None
 
 
+def _kind(line: str) -> Literal["space", "continuation", "header", "comment", "option"]:
+    """What oslo.config's parser makes of a line (`BaseParser.parse`, in its order of tests)."""
+    body = line.rstrip()
+    if not body:
+        return "space"
+    if body.startswith((" ", "\t")):
+        return "continuation"
+    if body.startswith("["):
+        return "header"
+    if body.startswith(("#", ";")):
+        return "comment"
+    return "option"
+
+
 def parse(text: str, file: str) -> IniDocument:
     """Parse `text` into blocks, or raise IniSyntaxError naming the file, line and reason. Writes nothing."""
-    entries = oslo_entries(text, file)
-    lines = text.splitlines(keepends=True)
+    lines = ini_lines(text)
+    entries = _oslo_entries(lines, file)  # oslo.config's verdict first: its messages name what it rejects
     for n, raw in enumerate(lines, start=1):
         if _INDENTED_COMMENT.match(raw):
             raise IniSyntaxError(
@@ -171,70 +207,53 @@ def parse(text: str, file: str) -> IniDocument:
                 "comment, so spinout cannot tell where it belongs",
                 hint="remove the indentation (or the line) by hand and run the command again",
             )
-    updater = ConfigUpdater(strict=False, empty_lines_in_values=False, allow_no_value=False)
-    try:
-        updater.read_string(text, source=file)
-    except Exception as exc:  # configupdater raises configparser's errors; any of them means "not editable"
-        line = getattr(exc, "lineno", 0) or 0
-        raise IniSyntaxError(file, line, f"configupdater cannot parse it: {exc}") from None
-
-    doc = IniDocument(file)
     by_line = {e.line: e for e in entries}
-    lineno = 1
-
-    def block(kind: Literal["comment", "space", "option"], blines: list[str]) -> Block:
-        nonlocal lineno
-        b = Block(kind, list(blines), lineno)
-        if kind == "option":
-            entry = by_line.get(lineno)
-            if entry is None:  # the two parsers disagree on where an assignment starts
-                raise IniSyntaxError(file, lineno, "oslo.config and configupdater read this line differently")
-            b.key, b.value = entry.key, entry.value
-        lineno += len(blines)
-        return b
-
-    def kind_of(obj: object) -> Literal["comment", "space", "option"]:
-        if isinstance(obj, Option):
-            return "option"
-        if isinstance(obj, Comment):
-            return "comment"
-        if isinstance(obj, Space):
-            return "space"
-        raise IniSyntaxError(file, lineno, f"unexpected INI element {type(obj).__name__}")
-
+    doc = IniDocument(file)
+    doc.newline = next((line[len(line_body(line)) :] for line in lines if line_body(line) != line), "\n")
+    holder = doc.prelude
     seen: dict[str, int] = {}
-    for top in updater.iter_blocks():
-        if isinstance(top, UpdaterSection):
-            name = top.name
+    for n, raw in enumerate(lines, start=1):
+        kind = _kind(raw)
+        last = holder[-1] if holder else None
+        if kind == "continuation":
+            if last is None or last.kind != "option":  # oslo.config has refused this already
+                raise IniSyntaxError(file, n, "Unexpected continuation line")
+            last.lines.append(raw)
+        elif kind == "header":
+            name = raw.rstrip()[1:-1]
             if name in seen:
                 raise IniSyntaxError(
                     file,
-                    lineno,
+                    n,
                     f"section [{name}] appears twice (first at line {seen[name]}); oslo.config merges the two, "
                     "but a split needs one place per section",
                     hint="merge the two sections by hand and run the command again",
                 )
-            seen[name] = lineno
-            header = list(top.lines)
-            sec = Section(name, header, lineno)
-            lineno += len(header)
-            for child in top.iter_blocks():
-                sec.blocks.append(block(kind_of(child), child.lines))
-            doc.sections.append(sec)
+            seen[name] = n
+            section = Section(name, [raw], n)
+            doc.sections.append(section)
+            holder = section.blocks
+        elif kind == "option":
+            entry = by_line.get(n)
+            if entry is None:  # cannot happen while _kind follows oslo.config; refuse rather than guess
+                raise IniSyntaxError(file, n, "oslo.config and spinout read this line differently")
+            holder.append(Block("option", [raw], n, entry.key, entry.value))
+        elif last is not None and last.kind == kind:
+            last.lines.append(raw)
         else:
-            doc.prelude.append(block(kind_of(top), top.lines))
+            holder.append(Block(kind, [raw], n))
 
-    if doc.render() != text:  # the promise of this module; a configupdater change must not break it silently
-        raise IniSyntaxError(file, 0, "configupdater did not keep the file byte for byte; spinout will not edit it")
+    if doc.render() != text:  # the promise of this module
+        raise IniSyntaxError(file, 0, "spinout did not keep the file byte for byte; it will not edit it")
     found = [(b.key, b.value) for s in doc.sections for b in s.options()]
     if found != [(e.key, e.value) for e in entries]:
-        raise IniSyntaxError(file, 0, "oslo.config and configupdater see different options in this file")
+        raise IniSyntaxError(file, 0, "oslo.config and spinout see different options in this file")
     return doc
 
 
 def split_value_line(first_line: str) -> tuple[str, str, str]:
     """An option's first line as (key part with delimiter and spaces, value, line ending)."""
-    body = first_line.rstrip("\r\n")
+    body = line_body(first_line)
     ending = first_line[len(body) :]
     colon, equal = body.find(":"), body.find("=")
     at = equal if colon < 0 or (0 <= equal < colon) else colon

@@ -33,7 +33,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from spinout.errors import PlanError, Problem, UnsafeSourceError
-from spinout.inifiles.document import Block, IniDocument, Section, oslo_entries, parse, split_value_line
+from spinout.inifiles.document import (
+    LINE_ENDINGS,
+    Block,
+    IniDocument,
+    Section,
+    line_body,
+    oslo_entries,
+    parse,
+    split_value_line,
+)
 from spinout.plan.model import ConfigRule, CoreSetting
 
 Rename = Callable[[str], str | None]
@@ -135,20 +144,12 @@ def rewrite_dotted(text: str, rename: Rename) -> str:
     return _DOTTED.sub(sub, text)
 
 
-def _ends_line(lines: list[str]) -> list[str]:
-    """The lines with a newline after the last one (a moved last line of a file may lack it)."""
-    if lines and not lines[-1].endswith(("\n", "\r")):
-        return [*lines[:-1], lines[-1] + _newline_of(lines)]
+def _ends_line(lines: list[str], newline: str) -> list[str]:
+    """The lines with a line ending after the last one (a moved last line of a file may lack it): `newline`, the
+    ending of the file the lines are in (a lone CR too: oslo.config reads it as one)."""
+    if lines and not lines[-1].endswith(LINE_ENDINGS):
+        return [*lines[:-1], lines[-1] + newline]
     return lines
-
-
-def _newline_of(lines: Sequence[str]) -> str:
-    for line in lines:
-        if line.endswith("\r\n"):
-            return "\r\n"
-        if line.endswith("\n"):
-            return "\n"
-    return "\n"
 
 
 def _samples(block: Block, key: str | None) -> list[str]:
@@ -216,8 +217,8 @@ def _repeated(section: Section) -> set[str]:
     return out
 
 
-def _copy(block: Block) -> Block:
-    return Block(block.kind, _ends_line(list(block.lines)), block.line, block.key, block.value)
+def _copy(block: Block, newline: str) -> Block:
+    return Block(block.kind, _ends_line(list(block.lines), newline), block.line, block.key, block.value)
 
 
 class _Engine:
@@ -230,6 +231,14 @@ class _Engine:
             self.docs[name] = parse(text, name) if text is not None else IniDocument(name)
         self.rename = rename
         self.outcome = SplitOutcome(originals=dict(files))
+        # Keys that count as repeated in a section (see _check_clash), decided on the files as they were before any
+        # move: a move can leave one value of a repeated key behind, which is no reason to refuse the next one.
+        self.repeated: dict[tuple[str, str], set[str]] = {
+            (name, s.name): _repeated(s) for name, doc in self.docs.items() for s in doc.sections
+        }
+        for sr in rules:
+            if sr.rule.kind == "values" and sr.rule.key:
+                self.repeated.setdefault((sr.rule.from_, sr.rule.section), set()).add(sr.rule.key)
 
     def _existing(self, location: str, name: str, field: str) -> IniDocument:
         """The parsed file `name`, or a located error when the config directory lacks it."""
@@ -267,7 +276,7 @@ class _Engine:
             missing = [o for o in rule.options or [] if not any(section.blocks[i].key == o for i in picks)]
             for o in missing:
                 self.outcome.notes.append(f"{sr.location}: option {o!r} is not in [{rule.section}] of {rule.from_}")
-        repeated = _repeated(section)  # before anything leaves it
+        repeated = _repeated(section) | self.repeated.get((rule.from_, section.name), set())
         units = self._units(section, picks, rule, self.rules)
         moved: list[Block] = []
         for k, (start, end) in enumerate(units):
@@ -276,7 +285,7 @@ class _Engine:
             if gap and all(b.kind == "space" for b in gap):
                 # Only blank lines between two moved units: the target gets the same grouping (the source
                 # keeps its blank lines too).
-                moved.extend(_copy(b) for b in gap)
+                moved.extend(_copy(b, self.docs[rule.to].newline) for b in gap)
         for start, end in reversed(units):  # from the bottom so indices stay valid
             del section.blocks[start:end]
         if not any(b.kind != "space" for b in section.blocks):
@@ -353,7 +362,8 @@ class _Engine:
 
     def _move_section(self, sr: ServiceRule, src: IniDocument, section: Section) -> None:
         self._remove_section(src, section)
-        self._insert(sr, section.name, section.header, section.blocks, _repeated(section))
+        repeated = _repeated(section) | self.repeated.get((sr.rule.from_, section.name), set())
+        self._insert(sr, section.name, section.header, section.blocks, repeated)
         self.outcome.moved.append(
             Moved(
                 sr.location,
@@ -371,7 +381,8 @@ class _Engine:
         """Refuse to give the target a value twice, or a second value of an option that is not a repeated one.
 
         oslo.config's schema is not at hand, so a key counts as repeated (a MultiStrOpt such as service_provider)
-        when a `values` rule selects it, or it already appears more than once in the source or target section.
+        when a `values` rule of the plan selects it, or it appeared more than once in the source section before the
+        split, or it appears more than once in the target section.
         """
         for b in blocks:
             if b.kind != "option":
@@ -393,13 +404,15 @@ class _Engine:
         target = self.docs[rule.to]
         if self.originals.get(rule.to) is None and not self.outcome.created_from.get(rule.to):
             self.outcome.created_from[rule.to] = rule.from_
-        blocks = [_copy(b) for b in blocks]
+            target.newline = self.docs[rule.from_].newline  # a new file: the line ending of the one it comes from
+        newline = target.newline
+        blocks = [_copy(b, newline) for b in blocks]
         existing = target.section(name)
         if existing is None:
             while blocks and blocks[-1].kind == "space":
                 blocks.pop()  # a new last section: `_separate` puts one blank line before the next one
             self._separate(target)
-            target.sections.append(Section(name, _ends_line(list(header)), 0, blocks))
+            target.sections.append(Section(name, _ends_line(list(header), newline), 0, blocks))
             return
         self._check_clash(sr, name, existing, blocks, repeated)
         at = len(existing.blocks)
@@ -408,9 +421,9 @@ class _Engine:
         if at < len(existing.blocks) and blocks and blocks[-1].kind == "space":
             blocks = blocks[:-1]  # the target section already ends with blank lines
         if at > 0:
-            existing.blocks[at - 1] = _copy(existing.blocks[at - 1])
+            existing.blocks[at - 1] = _copy(existing.blocks[at - 1], newline)
         elif existing.header:
-            existing.header = _ends_line(existing.header)
+            existing.header = _ends_line(existing.header, newline)
         existing.blocks[at:at] = blocks
 
     @staticmethod
@@ -418,14 +431,14 @@ class _Engine:
         """Before a new section at the end of `doc`: end the last line, and leave one blank line."""
         holder = doc.sections[-1].blocks if doc.sections else doc.prelude
         if doc.sections and not holder:
-            doc.sections[-1].header = _ends_line(doc.sections[-1].header)
-            holder.append(Block("space", [_newline_of(doc.sections[-1].header)]))
+            doc.sections[-1].header = _ends_line(doc.sections[-1].header, doc.newline)
+            holder.append(Block("space", [doc.newline]))
             return
         if not holder:
             return
-        holder[-1] = _copy(holder[-1])
+        holder[-1] = _copy(holder[-1], doc.newline)
         if holder[-1].kind != "space":
-            holder.append(Block("space", [_newline_of(holder[-1].lines)]))
+            holder.append(Block("space", [doc.newline]))
 
     # -- rewriting --------------------------------------------------------------------------------------------
 
@@ -457,7 +470,7 @@ class _Engine:
         section = doc.section(st.section)
         if section is None:
             self._separate(doc)
-            section = Section(st.section, [f"[{st.section}]\n"], 0)
+            section = Section(st.section, [f"[{st.section}]{doc.newline}"], 0)
             doc.sections.append(section)
         found = [b for b in section.options() if b.key == st.key]
         if len(found) > 1:
@@ -470,11 +483,11 @@ class _Engine:
             at = len(section.blocks)
             while at > 0 and section.blocks[at - 1].kind == "space":
                 at -= 1
-            newline = _newline_of(section.header)
+            newline = doc.newline
             if at > 0:
-                section.blocks[at - 1] = _copy(section.blocks[at - 1])
+                section.blocks[at - 1] = _copy(section.blocks[at - 1], newline)
             else:
-                section.header = _ends_line(section.header)
+                section.header = _ends_line(section.header, newline)
             value = _reading(st.value)
             section.blocks.insert(at, Block("option", [f"{st.key} = {st.value}{newline}"], 0, st.key, value))
             self.outcome.changes.append(ValueChange(st.file, st.section, st.key, None, value, st.action))
@@ -485,7 +498,7 @@ class _Engine:
             if old == _reading(st.value):
                 return
             prefix, _, ending = split_value_line(b.lines[0])
-            b.lines = [prefix + st.value + (ending or _newline_of(b.lines))]
+            b.lines = [prefix + st.value + (ending or doc.newline)]
         else:
             if st.value in [item.strip() for item in old.split(",")]:
                 return
@@ -494,14 +507,14 @@ class _Engine:
             quoted = len(b.lines) == 1 and len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'"
             if quoted:  # oslo.config strips the quotes: the new item goes inside them
                 sep = "," if raw[1:-1].strip() else ""
-                b.lines = [prefix + raw[:-1] + sep + st.value + raw[-1] + (ending or _newline_of(b.lines))]
+                b.lines = [prefix + raw[:-1] + sep + st.value + raw[-1] + (ending or doc.newline)]
             elif not old.strip():
-                b.lines = [prefix + st.value + (ending or _newline_of(b.lines)), *b.lines[1:]]
+                b.lines = [prefix + st.value + (ending or doc.newline), *b.lines[1:]]
             else:
                 last = b.lines[-1]
-                body = last.rstrip("\r\n")
+                body = line_body(last)
                 b.lines = [*b.lines[:-1], body + "," + st.value + last[len(body) :]]
-        new = oslo_entries("[x]\n" + "".join(_ends_line(b.lines)), st.file)[0].value
+        new = oslo_entries("[x]\n" + "".join(_ends_line(b.lines, "\n")), st.file)[0].value
         b.value = new
         self.outcome.changes.append(ValueChange(st.file, st.section, st.key, old, new, st.action))
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spinout.errors import SpinoutError, UnsafeSourceError
+from spinout.inifiles.document import IniSyntaxError
+from spinout.inifiles.files import os_failure, read_regular, remove_stale_temporaries
 from spinout.masking import mask_text
 from spinout.progress import NullProgress, Progress
 from spinout.results import Result
@@ -124,12 +126,13 @@ class Journal:
                 stale.unlink()
         if path.exists():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = json.loads(read_regular(path, 16 << 20).decode("utf-8"))
                 stored = data["fingerprint"]
                 self.steps = dict(data["steps"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (IniSyntaxError, ValueError, KeyError, TypeError) as exc:
+                reason = exc.reason if isinstance(exc, IniSyntaxError) else str(exc)
                 raise UnsafeSourceError(
-                    f"upgrade journal {path} is unreadable ({exc})",
+                    f"upgrade journal {path} is unreadable ({reason})",
                     hint="check which steps were done by hand; delete the journal to start over",
                 ) from None
             if stored != digest:
@@ -210,6 +213,16 @@ def run_upgrade(
             f"config directory {str(config_dir)!r} does not exist or is not a directory", hint="check --config-dir"
         )
     journal = Journal(config_dir / JOURNAL, digest)
+    if not dry_run:  # the caller holds the directory's lock: a temporary file of the journal is a killed run's
+        for stale in remove_stale_temporaries([journal.path]):
+            progress.note(f"removed {stale}, a temporary file of an interrupted run")
+
+    def record(name: str, status: str, lines: list[str] | None = None, error: str | None = None) -> None:
+        try:
+            journal.set(name, status, lines, error)
+        except OSError as exc:  # a full disk, say: located, never an internal error
+            raise os_failure(exc, journal.path, "recording the upgrade's progress in") from None
+
     reports: list[StepReport] = []
     blocked = False
     failed_code = 0
@@ -235,23 +248,26 @@ def run_upgrade(
             continue
         if status in ("running", "failed"):
             progress.note(f"resuming step {step.name} (it was {status} at {entry.get('at')})")
-        journal.set(step.name, "running")
+        record(step.name, "running")
         progress.start(f"upgrade:{step.name}", step.description)
         try:
             out = step.run(progress)
         except SpinoutError as exc:
-            journal.set(step.name, "failed", error=exc.message)
+            try:
+                record(step.name, "failed", error=exc.message)
+            except SpinoutError as unrecorded:  # the step's own error says more; the journal still says "running"
+                progress.warn(f"could not record the failure of step {step.name}: {unrecorded.message}")
             raise
         lines = out if isinstance(out, list) else out.lines()
         code = 0 if isinstance(out, list) else out.exit_code
         if code:
-            journal.set(step.name, "failed", lines=lines, error=f"exit code {code}")
+            record(step.name, "failed", lines=lines, error=f"exit code {code}")
             progress.finish(f"upgrade:{step.name}", f"{step.name}: failed (exit code {code})")
             reports.append(StepReport(step.name, step.description, "failed", lines, journal.steps[step.name]["at"]))
             failed_code = failed_code or code
             blocked = True
             continue
-        journal.set(step.name, "done", lines=lines)
+        record(step.name, "done", lines=lines)
         progress.finish(f"upgrade:{step.name}", f"{step.name}: done")
         reports.append(StepReport(step.name, step.description, "done", lines, journal.steps[step.name]["at"]))
     result_steps = reports

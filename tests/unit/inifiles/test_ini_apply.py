@@ -7,6 +7,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from oslo_config import cfg
@@ -123,9 +124,8 @@ def test_equivalence_check_catches_a_planted_loss_and_restores_the_backups(etc: 
     with pytest.raises(VerificationFailed) as err:
         conf_split(etc, LB_RULES, SETTINGS, rename, writer=lossy_writer, progress=progress)
     assert "lost 1 x [service_providers] service_provider = 'LOADBALANCER:Octavia:" in err.value.message
-    after = {k: v for k, v in _snapshot(etc).items() if not k.endswith(".bak")}
-    assert after == before  # restored, and the new file removed
-    assert "restored 2 file(s) from their backups" in progress.notes()
+    assert _snapshot(etc) == before  # restored, the new file removed, and no backup left: as it was
+    assert "put 2 file(s) back as they were" in progress.notes()
 
 
 def test_equivalence_check_catches_a_planted_duplicate(etc: Path) -> None:
@@ -176,14 +176,14 @@ def test_an_unreadable_file_is_named(etc: Path, monkeypatch: pytest.MonkeyPatch)
     if os.geteuid() != 0:
         target.chmod(0)
     else:  # root reads any file: make the read fail the way it fails for an ordinary user
-        real = Path.read_bytes
+        real = os.open
 
-        def read_bytes(self: Path) -> bytes:
-            if self == target:
-                raise PermissionError(13, "Permission denied", str(self))
-            return real(self)
+        def open_(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if Path(path) == target:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, flags, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        monkeypatch.setattr(os, "open", open_)
     with pytest.raises(IniSyntaxError, match=r"neutron\.conf:0: cannot be read: Permission denied"):
         conf_split(etc, LB_RULES, [], rename)
     assert not (etc / "neutron_lbaas.conf").exists()
@@ -243,3 +243,60 @@ def test_a_symlinked_config_file_stays_a_link(etc: Path, tmp_path: Path) -> None
     assert (etc / "neutron.conf").is_symlink()
     assert "LOADBALANCER" not in real.read_text()
     assert "[radware]" in (etc / "neutron_lbaas.conf").read_text()
+
+
+def test_the_marker_lists_every_file_relative_to_the_directory_before_the_first_backup(
+    etc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed at any moment after its marker is written is rolled back by the next one: so the marker comes
+    first, names every backup before it is made, and names files relative to the directory (a copy of the directory
+    recovers its own files)."""
+    from spinout.inifiles import apply
+
+    seen: list[dict[str, Any]] = []
+    real = apply.make_backup
+
+    def make_backup(path: Path, dest: Path, data: bytes) -> None:
+        marker = json.loads((etc / PENDING).read_text())
+        assert not dest.exists()
+        seen.append(marker)
+        real(path, dest, data)
+
+    monkeypatch.setattr(apply, "make_backup", make_backup)
+    result = conf_split(etc, LB_RULES, [], rename)
+    assert len(seen) == 1  # one existing file changes: one backup
+    backup = Path(result.backups[str(etc / "neutron.conf")] or "")
+    assert seen[0]["version"] == 2
+    assert seen[0]["files"] == {"neutron.conf": backup.name, "neutron_lbaas.conf": None}
+    assert not (etc / PENDING).exists()
+
+
+def test_recovery_puts_back_exactly_what_the_interrupted_run_changed(etc: Path) -> None:
+    """A version-2 marker: a file written (its backup is renamed back), a file not yet written (its backup, same
+    content, is removed), a backup never made (nothing to do), a new file (removed), a temporary file (removed)."""
+    original = (etc / "neutron.conf").read_bytes()
+    (etc / "l3_agent.ini").write_text("[DEFAULT]\nhalf = written\n")
+    (etc / "l3_agent.ini.spinout-s.bak").write_text("[DEFAULT]\n# untouched\ninterface_driver = ovs\n")
+    (etc / "neutron.conf.spinout-s.bak").write_bytes(original)
+    (etc / "neutron_lbaas.conf").write_text("[radware]\n")
+    (etc / ".neutron.conf.abcd_123.tmp").write_text("[DEFAULT]\n")
+    (etc / PENDING).write_text(
+        json.dumps(
+            {
+                "version": 2,
+                "files": {
+                    "l3_agent.ini": "l3_agent.ini.spinout-s.bak",
+                    "neutron.conf": "neutron.conf.spinout-s.bak",
+                    "never.conf": "never.conf.spinout-s.bak",
+                    "neutron_lbaas.conf": None,
+                },
+            }
+        )
+    )
+    result = conf_split(etc, LB_RULES, [], rename)
+    assert (etc / "l3_agent.ini").read_text() == "[DEFAULT]\n# untouched\ninterface_driver = ovs\n"
+    assert sorted(p.name for p in etc.iterdir() if ".spinout-s." in p.name or p.suffix == ".tmp") == []
+    assert not (etc / "never.conf").exists()
+    assert len(result.recovered) == 5, result.recovered
+    assert "removed" in result.recovered[-1] and ".neutron.conf.abcd_123.tmp" in result.recovered[-1]
+    assert (etc / "neutron_lbaas.conf").read_text().startswith("[service_providers]\n")  # then split again

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oslo_config import cfg, iniparser
 from tests.unit.inifiles.samples import NEUTRON_CONF
 
 from spinout.inifiles.document import IniSyntaxError, decode, parse
+
+EXAMPLES = int(os.environ.get("SPINOUT_PROPERTY_EXAMPLES", "60"))
 
 ROUND_TRIP = [
     NEUTRON_CONF,
@@ -89,3 +98,73 @@ def test_values_are_oslo_configs(text: str, options: list[tuple[str, str]]) -> N
     doc = parse(text, "x.conf")
     assert [(b.key, b.value) for s in doc.sections for b in s.options()] == options
     assert doc.render() == text
+
+
+# -- differential against oslo.config's own reader -------------------------------------------------------------------
+
+FRAGMENTS = ["[s]", "[t]", "[ s ]", "[", "]", "k", "key", " = ", "=", ":", ": ", "v", "'q'", '"', "#", ";", " ", "\t"]
+ODD = ["\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00", "é"]
+ENDINGS = ["\n", "\r\n", "\r"]
+
+
+@st.composite
+def ini_like(draw: st.DrawFn) -> str:
+    """Text made of INI pieces, odd characters and every line ending oslo.config knows, glued at random."""
+    pieces = st.one_of(st.sampled_from(FRAGMENTS), st.sampled_from(ODD), st.sampled_from(ENDINGS))
+    lines = draw(st.lists(st.lists(pieces, max_size=6).map("".join), max_size=12))
+    head = draw(st.sampled_from(["[s]\n", "", "[DEFAULT]\r\n"]))
+    return head + "".join(line + draw(st.sampled_from(ENDINGS)) for line in lines)
+
+
+def _oslo_config_reads(text: str, tmp: Path) -> list[tuple[str, str, str]] | None:
+    """(section, key, value) in file order as oslo.config's ConfigParser reads the file from disk; None: it refuses."""
+    path = tmp / "x.conf"
+    path.write_bytes(text.encode("utf-8"))
+    read: list[tuple[str, str, str]] = []
+
+    class Recording(cfg.ConfigParser):  # type: ignore[misc]
+        def assignment(self, key: str, value: list[str]) -> None:
+            read.append((self.section, key, "\n".join(value)))
+            super().assignment(key, value)
+
+    try:
+        Recording(str(path), {}).parse()
+    except (iniparser.ParseError, cfg.ParseError):
+        return None
+    return read
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(text=ini_like())
+def test_spinout_reads_what_oslo_config_reads(text: str) -> None:
+    """Same options in the same order where oslo.config reads the file; refused where it refuses it (spinout also
+    refuses, by design, a repeated section and an indented comment, and an option before any section)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        expected = _oslo_config_reads(text, Path(tmp))
+    try:
+        doc = parse(text, "x.conf")
+    except IniSyntaxError as exc:
+        own = ("appears twice", "indented comment", "comes before any [section] header")
+        assert expected is None or any(reason in exc.reason for reason in own), (exc.reason, expected)
+        return
+    assert expected is not None, "spinout accepted a file oslo.config refuses"
+    assert [(s.name, b.key, b.value) for s in doc.sections for b in s.options()] == expected
+    assert doc.render() == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[s]\nk = a\x0cb\n",
+        "[s]\nk = a\x85\n\u2028\nj = 2\n",
+        "[s]\rk = 1\rj:2\r",
+        "[s]\nk = a\rb = c\n",
+        "[s]\nk = 1\r\n  cont\r  more\n",
+        "[s]\x0c\nk = v\n",
+    ],
+)
+def test_known_line_break_cases_read_as_oslo_config_reads_them(text: str, tmp_path: Path) -> None:
+    expected = _oslo_config_reads(text, tmp_path)
+    assert expected is not None
+    doc = parse(text, "x.conf")
+    assert [(s.name, b.key, b.value) for s in doc.sections for b in s.options()] == expected

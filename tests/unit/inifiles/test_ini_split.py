@@ -365,3 +365,62 @@ def test_a_sample_left_alone_by_another_move_is_reported_as_a_sample_not_as_zero
         "1 option line(s): service_provider",
         "2 commented sample line(s)",
     ]
+
+
+# -- the routing decisions a review's planted bugs got through (issue 18) -------------------------------------------
+
+LB_SP = rule(**{"from": "a.conf", "to": "lb.conf", "section": "sp"}, key="service_provider", match="LOADBALANCER:*")
+VPN_SP = rule(
+    "vpn", **{"from": "a.conf", "to": "vpn.conf", "section": "sp", "n": 1}, key="service_provider", match="VPN:*"
+)
+
+
+def test_a_values_rule_takes_only_its_own_key_whatever_the_value() -> None:
+    """`default_provider = LOADBALANCER:a` matches the LB glob but is not a service_provider line: it stays."""
+    src = "[sp]\ndefault_provider = LOADBALANCER:a\nservice_provider = LOADBALANCER:h:h.D\nlb_note: LOADBALANCER:x\n"
+    out = _run({"a.conf": src, "lb.conf": None}, [LB_SP])
+    assert out.texts["lb.conf"] == "[sp]\nservice_provider = LOADBALANCER:h:h.D\n"
+    assert out.texts["a.conf"] == "[sp]\ndefault_provider = LOADBALANCER:a\nlb_note: LOADBALANCER:x\n"
+
+
+def test_a_comment_with_samples_of_this_rule_and_another_moves_with_the_value_below_it() -> None:
+    """The comment above the LB line shows an LB sample and a VPN sample: it describes this value too, so it is not
+    "foreign" and moves with the line, in one piece and in place (not cut up afterwards as a lone block)."""
+    comment = "# Providers, e.g.:\n# service_provider = VPN:cisco:c.D\n# service_provider = LOADBALANCER:r:r.D\n"
+    src = f"[sp]\nservice_provider = VPN:o:o.D\n{comment}service_provider = LOADBALANCER:h:h.D\n"
+    out = _run({"a.conf": src, "lb.conf": None, "vpn.conf": None}, [LB_SP, VPN_SP])
+    assert out.texts["lb.conf"] == f"[sp]\n{comment}service_provider = LOADBALANCER:h:h.D\n"
+    assert out.texts["vpn.conf"] == "[sp]\nservice_provider = VPN:o:o.D\n"
+
+
+def test_a_comment_with_only_another_rules_samples_stays_for_that_rule() -> None:
+    comment = "# service_provider = VPN:cisco:c.D\n"
+    src = f"[sp]\n{comment}service_provider = LOADBALANCER:h:h.D\n"
+    out = _run({"a.conf": src, "lb.conf": None, "vpn.conf": None}, [LB_SP, VPN_SP])
+    assert out.texts["lb.conf"] == "[sp]\nservice_provider = LOADBALANCER:h:h.D\n"
+    assert out.texts["vpn.conf"] == f"[sp]\n{comment}"  # left alone above nothing, then taken by the VPN rule
+
+
+@pytest.mark.parametrize("separator", ["=", " = ", ": ", ":", " :\t"])
+def test_commented_samples_are_recognised_with_either_delimiter(separator: str) -> None:
+    """oslo.config reads `key: value` like `key = value`; a commented-out sample written either way is a sample."""
+    sample = f"# service_provider{separator}LOADBALANCER:n:n.D\n"
+    src = f"[sp]\nservice_provider = VPN:o:o.D\n\n# To use NetScaler:\n{sample}# (needs a licence)\n"
+    out = _run({"a.conf": src, "lb.conf": None}, [LB_SP])
+    assert out.texts["lb.conf"] == f"[sp]\n# To use NetScaler:\n{sample}"
+    assert out.texts["a.conf"] == "[sp]\nservice_provider = VPN:o:o.D\n\n# (needs a licence)\n"
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"], ids=["CR", "CRLF", "LF"])
+def test_lines_spinout_adds_take_the_files_own_line_ending(newline: str) -> None:
+    """A lone CR is a line ending for oslo.config: a blank line, a new section header or a setting spinout adds to
+    such a file ends with CR too, and a moved last line without any ending gets the file's."""
+    src = "[DEFAULT]\nx = 1\n\n[radware]\nvdirect_address = 10.0.0.1".replace("\n", newline)
+    target = "[DEFAULT]\ny = 2".replace("\n", newline)
+    out = _run(
+        {"a.conf": src, "b.conf": target},
+        [rule(**{"from": "a.conf", "to": "b.conf", "section": "radware"})],
+        [setting(file="b.conf", section="extra", key="k", value="v")],
+    )
+    expected = "[DEFAULT]\ny = 2\n\n[radware]\nvdirect_address = 10.0.0.1\n\n[extra]\nk = v\n".replace("\n", newline)
+    assert out.texts["b.conf"] == expected
