@@ -145,7 +145,11 @@ def test_copy_killed_at_random_points_resumes_whole(db_url: str, tmp_path: Path,
         total = batches.value
         whole_keys = _keys(target)  # on PostgreSQL, set aside during the load and rebuilt after it
         per_batch = (time.monotonic() - first) / total
-        for trial in range(TRIALS):
+        # at least TRIALS kills, and more (up to 3 x TRIALS) until half of TRIALS landed inside a table's copy:
+        # whether a kill lands there or between two tables is up to the scheduler, not to the test
+        trial = 0
+        while trial < TRIALS or (mid_table < TRIALS // 2 and trial < 3 * TRIALS):
+            trial += 1
             _reset(target)
             batches = ctx.Value("i", 0)
             proc = ctx.Process(target=_child, args=(plan, db_url, target, batches))
@@ -169,7 +173,7 @@ def test_copy_killed_at_random_points_resumes_whole(db_url: str, tmp_path: Path,
             result = api.db_verify(plan, db_url, {"neutron-lbaas": target})
             assert result.exit_code == 0, f"trial {trial}: {result.lines()}"
     # most kills must have hit a table in the middle of its copy, or the test proves little
-    assert mid_table >= TRIALS // 2, f"only {mid_table} of {TRIALS} kills landed mid-table"
+    assert mid_table >= TRIALS // 2, f"only {mid_table} of {trial} kills landed mid-table"
 
 
 # -- kills inside the phases around the batches --------------------------------------------------------------------
